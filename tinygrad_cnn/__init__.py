@@ -1,0 +1,37 @@
+"""tinygrad_cnn: a small, fast, exact autograd framework for convolutional networks, on NumPy."""
+
+# tensor first: it binds the ops, which need the engine, which needs Tensor.
+from .tensor import (  # isort: skip
+    Tensor,
+    arange,
+    bool_,
+    cat,
+    eye,
+    float32,
+    float64,
+    full,
+    int32,
+    int64,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    stack,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from . import ops
+from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad
+from .debug import explain_backward, graph_stats
+from .gradcheck import GradcheckError, gradcheck
+from .random import manual_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Context", "Function", "GradcheckError", "Tensor", "arange", "bool_", "cat", "enable_grad",
+    "explain_backward", "eye", "float32", "float64", "full", "gradcheck", "graph_stats", "int32", "int64",
+    "is_grad_enabled", "manual_seed", "no_grad", "ones", "ones_like", "ops", "rand", "randn", "stack",
+    "tensor", "zeros", "zeros_like",
+]

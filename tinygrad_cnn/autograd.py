@@ -1,0 +1,293 @@
+"""The engine: Function and Context, grad mode, and the iterative backward walk.
+
+An op is a `Function` subclass with `forward(ctx, *arrays, **attrs)` and `backward(ctx, grad_output)`
+over NumPy arrays. `Function.apply` runs the forward and, when some input requires grad, records a
+`Context`: the graph node that remembers the op, its inputs' edges and what backward needs.
+The engine knows nothing of particular ops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+class _GradMode:
+    """Process-wide switches read by every `Function.apply` (kept global: one attribute load per op)."""
+
+    enabled: bool = True
+    scope: tuple = ()  # the nn.Module call path, set by Module.__call__, recorded on each node
+    anomaly: bool = False  # set by detect_anomaly: record creation sites and check for NaN/inf
+    hooks: list = []  # callables(ctx, output_array) run on each recorded node while anomaly is on
+
+
+grad_mode = _GradMode()
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Record nothing inside: `with tc.no_grad(): ...` or `@tc.no_grad()` on a function."""
+
+    def __enter__(self) -> None:
+        self._previous = grad_mode.enabled
+        grad_mode.enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        grad_mode.enabled = self._previous
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Record again inside a `no_grad` block."""
+
+    def __enter__(self) -> None:
+        self._previous = grad_mode.enabled
+        grad_mode.enabled = True
+
+    def __exit__(self, *exc: object) -> None:
+        grad_mode.enabled = self._previous
+
+
+def is_grad_enabled() -> bool:
+    return grad_mode.enabled
+
+
+class Context:
+    """One node of the graph: the op that made a tensor and what its backward needs.
+
+    Engine fields are slots; an op keeps its own values as ordinary attributes (`ctx.mask = ...`),
+    which live in `__dict__` and are dropped with the saved arrays when the graph is released.
+
+    `parents[i]` is the edge to the i-th positional input: the `Context` that made it, the leaf
+    `Tensor` itself, or the raw constant (a number or array) that was passed.
+    """
+
+    __slots__ = (
+        "function", "parents", "needs_input_grad", "saved_tensors", "attrs", "shape", "dtype",
+        "scope", "released", "versions", "__dict__", "__weakref__",
+    )
+
+    def __init__(self) -> None:
+        self.saved_tensors: tuple = ()
+        self.released = False
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays (or None) for backward; freed after backward unless retain_graph=True."""
+        self.saved_tensors = arrays
+
+    @property
+    def name(self) -> str:
+        return getattr(self.function, "name", self.function.__name__.lower())
+
+    def release(self) -> None:
+        """Free everything backward needed, keeping the structure (op, edges, shape) for inspection."""
+        self.saved_tensors = ()
+        self.__dict__.clear()
+        self.released = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name} {self.shape}>"
+
+
+class Function:
+    """Base class of every differentiable op, built-in or a user's own.
+
+    Subclass it with two staticmethods over NumPy arrays:
+
+        class Square(tc.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, grad_output):
+                (x,) = ctx.saved_tensors
+                return 2 * x * grad_output
+
+    and call `Square.apply(tensor)`. Positional inputs that are Tensors arrive as arrays; anything else
+    (a number, an array) arrives as it was passed and gets no gradient. Keyword arguments are the op's
+    attributes: passed to forward as they are and shown in graph drawings. `backward` returns one
+    gradient per positional input (a tuple when there are several, None where none is needed).
+    """
+
+    name: str  # the registered name, set by `ops.registry.register`; else the class name lower-cased
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **attrs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
+        ctx = Context()
+        record = False
+        arrays = []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                record = record or x.requires_grad
+            else:
+                arrays.append(x)
+        record = record and grad_mode.enabled
+        if record:
+            # Needed by forward already: ops read it to skip work for inputs that get no gradient.
+            ctx.needs_input_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        output = cls.forward(ctx, *arrays, **attrs)
+        if type(output) is not np.ndarray:
+            output = np.asarray(output)
+        if not record:
+            return Tensor._make(output, None)
+        ctx.function = cls
+        ctx.parents = tuple(
+            (x._ctx if x._ctx is not None else x) if isinstance(x, Tensor) else x for x in inputs
+        )
+        ctx.attrs = attrs
+        ctx.shape = output.shape
+        ctx.dtype = output.dtype
+        ctx.scope = grad_mode.scope
+        # A snapshot of each tensor input's version: backward refuses if one was changed in place.
+        ctx.versions = tuple((x._version, x._version[0]) for x in inputs if isinstance(x, Tensor))
+        if grad_mode.anomaly:
+            for hook in grad_mode.hooks:
+                hook(ctx, output)
+        return Tensor._make(output, ctx)
+
+
+def _check_versions(node: Context) -> None:
+    for counter, seen in node.versions:
+        if counter[0] != seen:
+            raise RuntimeError(
+                f"backward through '{node.name}': one of its inputs was modified in place after it was "
+                f"used (its version is {counter[0]}, expected {seen}); clone it before changing it, "
+                "or change it after backward"
+            )
+
+
+def _as_gradient(root: Tensor, gradient: Any) -> np.ndarray:
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, but the output has "
+                f"shape {root.shape}; pass gradient= an array of that shape"
+            )
+        return np.ones_like(root.data)
+    array = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if array.shape != root.shape:
+        raise RuntimeError(f"backward: gradient has shape {array.shape} but the output has shape {root.shape}")
+    return array.astype(root.dtype, copy=True)
+
+
+def _walk(root: Context) -> dict[Context, int]:
+    """Every node reachable from root with its number of consumers in that subgraph (iterative DFS)."""
+    consumers: dict[Context, int] = {root: 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.released:
+            raise RuntimeError(
+                f"backward: trying to go through the graph a second time: the buffers of '{node.name}' "
+                "were already freed. Pass retain_graph=True to the first backward() to keep them."
+            )
+        for parent in node.parents:
+            if type(parent) is Context:
+                if parent in consumers:
+                    consumers[parent] += 1
+                else:
+                    consumers[parent] = 1
+                    stack.append(parent)
+    return consumers
+
+
+def backward(
+    root: Tensor,
+    gradient: Any = None,
+    retain_graph: bool = False,
+    trace: Callable[[Context, np.ndarray], None] | None = None,
+) -> None:
+    """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad.
+
+    Nodes are visited in topological order (Kahn's algorithm on consumer counts), so each node's
+    gradient is complete, summed over all paths, before its backward runs. `trace(node, grad)` is
+    called as each node is visited (see `tc.explain_backward`).
+    """
+    if not root.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
+    seed = _as_gradient(root, gradient)
+    if root._ctx is None:
+        _accumulate_into_leaves({root: seed}, owned=set())
+        return
+
+    consumers = _walk(root._ctx)
+    for node in consumers:
+        _check_versions(node)
+    grads: dict[Context, np.ndarray] = {root._ctx: seed}
+    owned: set = {root._ctx}  # arrays this walk allocated, safe to add into in place
+    leaf_grads: dict[Tensor, np.ndarray] = {}
+    owned_leaves: set = set()
+    ready = [root._ctx]
+    while ready:
+        node = ready.pop()
+        grad_output = grads.pop(node, None)
+        if grad_output is not None:
+            if trace is not None:
+                trace(node, grad_output)
+            input_grads = node.function.backward(node, grad_output)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if len(input_grads) != len(node.parents):
+                raise RuntimeError(
+                    f"backward of '{node.name}' returned {len(input_grads)} gradients for "
+                    f"{len(node.parents)} inputs"
+                )
+        else:  # nothing flowed into this node; still let its parents count it as done
+            input_grads = (None,) * len(node.parents)
+        for parent, needed, grad in zip(node.parents, node.needs_input_grad, input_grads, strict=True):
+            is_node = type(parent) is Context
+            if needed and grad is not None:
+                grad = _conform(node, parent, grad)
+                target, owners = (grads, owned) if is_node else (leaf_grads, owned_leaves)
+                if parent in target:
+                    if parent in owners:
+                        target[parent] += grad
+                    else:
+                        target[parent] = target[parent] + grad
+                        owners.add(parent)
+                else:
+                    target[parent] = grad
+            if is_node:
+                consumers[parent] -= 1
+                if consumers[parent] == 0:
+                    ready.append(parent)
+        if not retain_graph:
+            node.release()
+    _accumulate_into_leaves(leaf_grads, owned_leaves)
+
+
+def _conform(node: Context, parent: Any, grad: Any) -> np.ndarray:
+    """Check a gradient from `node.backward` against the input it is for; keep the input's dtype."""
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad)
+    if grad.shape != parent.shape:
+        raise RuntimeError(
+            f"backward of '{node.name}' returned a gradient of shape {grad.shape} for an input of "
+            f"shape {parent.shape}"
+        )
+    if grad.dtype != parent.dtype:
+        grad = grad.astype(parent.dtype)
+    return grad
+
+
+def _accumulate_into_leaves(leaf_grads: dict[Tensor, np.ndarray], owned: set) -> None:
+    for leaf, grad in leaf_grads.items():
+        if leaf.grad is None:
+            # An op may hand the same array to several inputs (add does): own a copy before storing.
+            leaf.grad = Tensor._make(grad if leaf in owned else grad.copy(), None)
+        else:
+            leaf.grad.data += grad

@@ -1,0 +1,131 @@
+"""Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax — each stable for any finite input."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ._util import away_from, normalize_dim
+from .registry import Sample, register
+
+
+def _samples(rng, kinks=(), scale=3.0):
+    for shape in [(), (7,), (3, 4), (2, 3, 4, 5)]:
+        yield Sample((away_from(rng, shape, kinks, 0.1, -scale, scale) if kinks else
+                      rng.uniform(-scale, scale, size=shape),), note=str(shape))
+
+
+def _kink_at_zero(sample):
+    return [sample.args[0] == 0]
+
+
+@register("relu", samples=lambda rng: _samples(rng, kinks=(0.0,)), kinks=_kink_at_zero)
+class ReLU(Function):
+    """max(x, 0); the gradient at 0 is 0, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return grad_output * (out > 0)
+
+
+@register("leaky_relu", samples=lambda rng: _samples(rng, kinks=(0.0,)), kinks=_kink_at_zero)
+class LeakyReLU(Function):
+    """x where x > 0, else negative_slope * x."""
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        positive = x > 0
+        ctx.positive, ctx.negative_slope = positive, negative_slope
+        return np.where(positive, x, x * x.dtype.type(negative_slope))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return np.where(ctx.positive, grad_output, grad_output * grad_output.dtype.type(ctx.negative_slope))
+
+
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e**-x) evaluated without overflow: e**-|x| never exceeds 1."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+@register("sigmoid", samples=_samples)
+class Sigmoid(Function):
+    """1 / (1 + e**-x), with no overflow at any finite x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = stable_sigmoid(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return grad_output * out * (1 - out)
+
+
+@register("tanh", samples=_samples)
+class Tanh(Function):
+    """Hyperbolic tangent."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return grad_output * (1 - out * out)
+
+
+def _softmax_samples(rng):
+    for shape, dim in [((5,), 0), ((3, 4), 1), ((3, 4), 0), ((2, 3, 4), -1), ((2, 3, 2, 2), 1)]:
+        yield Sample((rng.uniform(-3, 3, size=shape),), {"dim": dim}, note=f"{shape} dim={dim}")
+
+
+@register("softmax", samples=_softmax_samples)
+class Softmax(Function):
+    """e**x / sum(e**x) along dim, computed from x - max(x) so that no exponential overflows."""
+
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        axis = normalize_dim(dim, x.ndim, "softmax")
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return out * (grad_output - (grad_output * out).sum(axis=ctx.axis, keepdims=True))
+
+
+@register("log_softmax", samples=_softmax_samples)
+class LogSoftmax(Function):
+    """x - logsumexp(x) along dim; finite for any finite input."""
+
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        axis = normalize_dim(dim, x.ndim, "log_softmax")
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return grad_output - np.exp(out) * grad_output.sum(axis=ctx.axis, keepdims=True)

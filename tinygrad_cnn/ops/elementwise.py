@@ -1,0 +1,269 @@
+"""Elementwise arithmetic: + - * / **, neg, exp, log, sqrt, abs, clip, and dtype casts.
+
+Binary ops broadcast as NumPy does; their backward sums the gradient back to each input's shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ._util import away_from, random_array, unbroadcast
+from .registry import Sample, register
+
+
+def _binary_samples(rng: np.random.Generator, positive_second: bool = False, avoid_zero: bool = False):
+    """Pairs of shapes that broadcast in every way PyTorch allows, plus a scalar constant."""
+    pairs = [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 1, 3), (4, 1))]
+    for shape_a, shape_b in pairs:
+        a = random_array(rng, *shape_a)
+        b = rng.uniform(0.5, 2.0, size=shape_b) if positive_second else (
+            away_from(rng, shape_b, margin=0.3) if avoid_zero else random_array(rng, *shape_b))
+        yield Sample((a, b), note=f"{shape_a} with {shape_b}")
+    yield Sample((random_array(rng, 2, 3), 1.5), note="tensor with a Python scalar")
+    yield Sample((0.5, rng.uniform(0.5, 2.0, size=(3,)) if positive_second else away_from(rng, (3,), margin=0.3)),
+                 note="Python scalar with a tensor")
+
+
+@register("add", samples=_binary_samples)
+class Add(Function):
+    """a + b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        shape_a, shape_b = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(grad_output, shape_a) if need_a else None,
+                unbroadcast(grad_output, shape_b) if need_b else None)
+
+
+@register("sub", samples=_binary_samples)
+class Sub(Function):
+    """a - b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        shape_a, shape_b = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(grad_output, shape_a) if need_a else None,
+                unbroadcast(-grad_output, shape_b) if need_b else None)
+
+
+@register("mul", samples=_binary_samples)
+class Mul(Function):
+    """a * b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(grad_output * b, np.shape(a)) if need_a else None,
+                unbroadcast(grad_output * a, np.shape(b)) if need_b else None)
+
+
+@register("div", samples=lambda rng: _binary_samples(rng, avoid_zero=True))
+class Div(Function):
+    """a / b; dividing by zero gives ±inf (or NaN for 0/0) without a warning, as PyTorch does."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a / b
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            grad_a = unbroadcast(grad_output / b, np.shape(a)) if need_a else None
+            grad_b = unbroadcast(-grad_output * a / (b * b), np.shape(b)) if need_b else None
+        return grad_a, grad_b
+
+
+def _pow_samples(rng):
+    base = rng.uniform(0.5, 2.0, size=(3, 4))
+    yield Sample((base, 3.0), note="integer-valued exponent")
+    yield Sample((base, -1.5), note="negative exponent")
+    yield Sample((base, rng.uniform(-2, 2, size=(4,))), note="tensor exponent, broadcast")
+    yield Sample((2.0, rng.uniform(-2, 2, size=(3,))), note="scalar base")
+    yield Sample((random_array(rng, 5), 2), note="negative base, integer exponent")
+
+
+@register("pow", samples=_pow_samples)
+class Pow(Function):
+    """a ** b. The gradient to b, a**b * log(a), is defined for a > 0 only (NaN elsewhere, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            grad_a = unbroadcast(grad_output * b * np.power(a, b - 1), np.shape(a)) if need_a else None
+            grad_b = unbroadcast(grad_output * out * np.log(a), np.shape(b)) if need_b else None
+        return grad_a, grad_b
+
+
+def _unary_samples(rng, low=-2.0, high=2.0, kinks=()):
+    for shape in [(), (5,), (3, 4), (2, 3, 4)]:
+        if kinks:
+            yield Sample((away_from(rng, shape, kinks, 0.1, low, high),), note=str(shape))
+        else:
+            yield Sample((rng.uniform(low, high, size=shape),), note=str(shape))
+
+
+@register("neg", samples=_unary_samples)
+class Neg(Function):
+    """-x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return -grad_output
+
+
+@register("exp", samples=_unary_samples)
+class Exp(Function):
+    """e**x; overflows to inf quietly, as PyTorch does."""
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(over="ignore"):
+            out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return grad_output * out
+
+
+@register("log", samples=lambda rng: _unary_samples(rng, 0.2, 3.0))
+class Log(Function):
+    """Natural log; log(0) = -inf and log(-1) = NaN quietly, as PyTorch does."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad_output / x
+
+
+@register("sqrt", samples=lambda rng: _unary_samples(rng, 0.2, 3.0))
+class Sqrt(Function):
+    """Square root; its gradient at 0 is inf, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore"):
+            out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad_output / (2 * out)
+
+
+def _abs_kinks(sample):
+    return [sample.args[0] == 0]
+
+
+@register("abs", samples=lambda rng: _unary_samples(rng, kinks=(0.0,)), kinks=_abs_kinks)
+class Abs(Function):
+    """|x|; the gradient at 0 is 0 (sign(0)), as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * np.sign(x)
+
+
+def _clip_samples(rng):
+    for low, high in [(-0.5, 0.5), (None, 0.3), (-0.3, None)]:
+        bounds = tuple(v for v in (low, high) if v is not None)
+        yield Sample((away_from(rng, (4, 5), bounds, 0.05),), {"min": low, "max": high}, note=f"[{low}, {high}]")
+
+
+def _clip_kinks(sample):
+    x, low, high = sample.args[0], sample.attrs.get("min"), sample.attrs.get("max")
+    return [((x == low) if low is not None else False) | ((x == high) if high is not None else False)]
+
+
+@register("clip", samples=_clip_samples, kinks=_clip_kinks)
+class Clip(Function):
+    """x limited to [min, max]; the gradient passes where min <= x <= max (PyTorch's rule at the bounds)."""
+
+    @staticmethod
+    def forward(ctx, x, min=None, max=None):  # noqa: A002
+        if min is not None and max is not None and min > max:
+            raise ValueError(f"clip: min ({min}) is greater than max ({max})")
+        inside = np.ones(x.shape, dtype=bool)
+        if min is not None:
+            inside &= x >= min
+        if max is not None:
+            inside &= x <= max
+        ctx.inside = inside
+        return np.clip(x, min, max).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.inside
+
+
+def _cast_samples(rng):
+    # Finite differences need float64 on both sides; the float32 round trip is tested in test_tensor.
+    yield Sample((random_array(rng, 3, 4),), {"dtype": np.dtype(np.float64)}, note="float64 -> float64")
+
+
+@register("cast", samples=_cast_samples)
+class Cast(Function):
+    """x converted to another float dtype; the gradient is converted back."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.input_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.astype(ctx.input_dtype)

@@ -1,0 +1,225 @@
+"""Reductions: sum, mean, var, amax/amin, and max/min along a dim with their indices.
+
+Gradient rule at ties: `amax`/`amin` (and `max()` with no dim) split the gradient evenly among equal
+extrema, which keeps it symmetric; `max(dim)`/`min(dim)` send it to the index they return, as PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import normalize_dim, normalize_dims, random_array, scatter_add
+from .registry import Sample, register
+
+
+def dim_alias(dim: Any, axis: Any) -> Any:
+    """`axis=` is accepted as NumPy's name for `dim=`."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("give dim or axis, not both")
+        return axis
+    return dim
+
+
+def _expand_back(grad_output: np.ndarray, input_shape: tuple, axes: tuple, keepdim: bool) -> np.ndarray:
+    """The reduced gradient given its reduced axes back (size 1), so it broadcasts to the input."""
+    if not keepdim:
+        grad_output = np.expand_dims(grad_output, axes)
+    return grad_output
+
+
+def _reduction_samples(rng):
+    x = random_array(rng, 3, 4, 5)
+    for dim, keepdim in [(None, False), (0, False), (1, True), (-1, False), ((0, 2), False), ((0, 2), True)]:
+        yield Sample((x,), {"dim": dim, "keepdim": keepdim}, note=f"dim={dim} keepdim={keepdim}")
+    yield Sample((random_array(rng, 6),), {"dim": 0, "keepdim": False}, note="vector")
+    yield Sample((np.array(1.5),), {"dim": None, "keepdim": False}, note="0-d")
+
+
+@register("sum", samples=_reduction_samples)
+class Sum(Function):
+    """Sum over dim (None: all)."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        axes = normalize_dims(dim, x.ndim, "sum")
+        ctx.input_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        return x.sum(axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grad = _expand_back(grad_output, ctx.input_shape, ctx.axes, ctx.keepdim)
+        return np.broadcast_to(grad, ctx.input_shape)
+
+
+@register("mean", samples=_reduction_samples)
+class Mean(Function):
+    """Mean over dim (None: all)."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        axes = normalize_dims(dim, x.ndim, "mean")
+        if x.size == 0:
+            raise ValueError(f"mean: the tensor of shape {x.shape} is empty")
+        ctx.input_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        ctx.count = int(np.prod([x.shape[a] for a in axes]))
+        return x.mean(axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grad = _expand_back(grad_output, ctx.input_shape, ctx.axes, ctx.keepdim)
+        return np.broadcast_to(grad / grad.dtype.type(ctx.count), ctx.input_shape)
+
+
+def _var_samples(rng):
+    x = random_array(rng, 4, 5)
+    for dim, keepdim, correction in [(None, False, 1), (0, False, 1), (1, True, 0), ((0, 1), False, 2)]:
+        yield Sample((x,), {"dim": dim, "keepdim": keepdim, "correction": correction},
+                     note=f"dim={dim} correction={correction}")
+
+
+@register("var", samples=_var_samples)
+class Var(Function):
+    """Variance over dim: sum((x - mean)**2) / (n - correction); correction=1 is unbiased (PyTorch's default)."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False, correction=1):
+        axes = normalize_dims(dim, x.ndim, "var")
+        count = int(np.prod([x.shape[a] for a in axes]))
+        if count - correction <= 0:
+            raise ValueError(f"var: {count} elements with correction={correction} leave no degrees of freedom")
+        centered = x - x.mean(axis=axes, keepdims=True)
+        ctx.save_for_backward(centered)
+        ctx.axes, ctx.keepdim, ctx.divisor = axes, keepdim, count - correction
+        return (centered * centered).sum(axis=axes, keepdims=keepdim) / x.dtype.type(ctx.divisor)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (centered,) = ctx.saved_tensors
+        grad = _expand_back(grad_output, centered.shape, ctx.axes, ctx.keepdim)
+        return grad * centered * centered.dtype.type(2 / ctx.divisor)
+
+
+def _extremum_samples(rng):
+    yield from _reduction_samples(rng)
+    tied = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]])
+    yield Sample((tied,), {"dim": 1, "keepdim": False}, requires_grad=(True,), note="ties share the gradient")
+
+
+def _tie_kinks(sample):
+    x, attrs = sample.args[0], sample.attrs
+    axes = normalize_dims(attrs.get("dim"), x.ndim, "kinks")
+    extreme = x.max(axis=axes, keepdims=True)
+    at_max = x == extreme
+    return [at_max & (at_max.sum(axis=axes, keepdims=True) > 1)]
+
+
+class _Extremum(Function):
+    """Shared by amax and amin: the gradient is split evenly among the tied extrema."""
+
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def _forward(cls, ctx, x, dim, keepdim, op):
+        axes = normalize_dims(dim, x.ndim, op)
+        if x.size == 0:
+            raise ValueError(f"{op}: the tensor of shape {x.shape} is empty")
+        out = cls.reduce(x, axis=axes, keepdims=True)
+        hits = x == out
+        ctx.share = hits / hits.sum(axis=axes, keepdims=True).astype(x.dtype)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return _expand_back(grad_output, ctx.share.shape, ctx.axes, ctx.keepdim) * ctx.share
+
+
+@register("amax", samples=_extremum_samples, kinks=_tie_kinks)
+class Amax(_Extremum):
+    """Largest value over dim; tied maxima share the gradient evenly."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        return Amax._forward(ctx, x, dim, keepdim, "amax")
+
+
+@register("amin", samples=_extremum_samples, kinks=_tie_kinks)
+class Amin(_Extremum):
+    """Smallest value over dim; tied minima share the gradient evenly."""
+
+    reduce = staticmethod(np.min)
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        return Amin._forward(ctx, x, dim, keepdim, "amin")
+
+
+def _take_samples(rng):
+    x = random_array(rng, 3, 4)
+    yield Sample((x, rng.integers(0, 4, size=(3, 1))), {"dim": 1}, note="one per row")
+    yield Sample((x, rng.integers(0, 3, size=(2, 4))), {"dim": 0}, note="repeats along dim 0")
+
+
+@register("take_along_dim", samples=_take_samples)
+class TakeAlongDim(Function):
+    """x's elements at `indices` along dim (NumPy's take_along_axis); repeated indices add up in backward."""
+
+    @staticmethod
+    def forward(ctx, x, indices, dim):
+        axis = normalize_dim(dim, x.ndim, "take_along_dim")
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"take_along_dim: indices must be integers, got {indices.dtype}")
+        ctx.input_shape, ctx.axis = x.shape, axis
+        ctx.save_for_backward(indices)
+        return np.take_along_axis(x, indices, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (indices,) = ctx.saved_tensors
+        coords = list(np.indices(indices.shape, sparse=True))
+        coords[ctx.axis] = indices
+        flat = np.ravel_multi_index(np.broadcast_arrays(*coords), ctx.input_shape)
+        return scatter_add(ctx.input_shape, flat, grad_output), None
+
+
+def extremum(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Any:
+    """Tensor.max/min: a scalar with no dim, else `(values, indices)` with the gradient to the index."""
+    if dim is None:
+        return (Amax if largest else Amin).apply(x, dim=None, keepdim=False)
+    indices = arg_extremum(x, dim, True, largest)
+    values = TakeAlongDim.apply(x, indices.data, dim=dim)
+    if not keepdim:
+        values, indices = values.squeeze(dim), indices.squeeze(dim)
+    return MinMaxResult(values, indices)
+
+
+class MinMaxResult(tuple):
+    """The `(values, indices)` pair from max(dim)/min(dim), also readable as `.values`/`.indices`."""
+
+    def __new__(cls, values: Tensor, indices: Tensor):
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self) -> Tensor:
+        return self[0]
+
+    @property
+    def indices(self) -> Tensor:
+        return self[1]
+
+
+def arg_extremum(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
+    """Index of the first largest (or smallest) element; int64, no gradient."""
+    if x.size == 0:
+        raise ValueError(f"{'argmax' if largest else 'argmin'}: the tensor of shape {x.shape} is empty")
+    pick = np.argmax if largest else np.argmin
+    if dim is None:
+        index = pick(x.data)
+        return Tensor._make(np.asarray(index, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()), None)
+    axis = normalize_dim(dim, x.ndim, "argmax" if largest else "argmin")
+    return Tensor._make(pick(x.data, axis=axis, keepdims=keepdim).astype(np.int64), None)

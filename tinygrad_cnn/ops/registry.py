@@ -1,0 +1,69 @@
+"""The registry: every op by name, with the sample inputs that the tests check it on.
+
+Like PyTorch's OpInfo, an entry declares its samples once; one registry-wide test gradchecks every
+op on every sample, so registering an op is what puts it under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One call of an op: positional `args` (float arrays become inputs that require grad unless
+    `requires_grad` says otherwise; anything else is passed as a constant) and keyword `attrs`."""
+
+    args: tuple
+    attrs: dict = field(default_factory=dict)
+    requires_grad: tuple[bool, ...] | None = None
+    note: str = ""
+
+    def grad_flags(self) -> tuple[bool, ...]:
+        if self.requires_grad is not None:
+            return self.requires_grad
+        return tuple(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in self.args)
+
+
+SampleFn = Callable[[np.random.Generator], Iterable[Sample]]
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """A registered op: its Function, a sample generator, and where it is not differentiable.
+
+    `kinks(sample)` gives, per positional argument, a bool mask of the elements that sit on a point
+    where the op is not differentiable (relu at 0, tied maxima), or None when there are none.
+    """
+
+    name: str
+    function: type[Function]
+    samples: SampleFn
+    kinks: Callable[[Sample], list] | None = None
+    doc: str = ""
+
+
+registry: dict[str, OpInfo] = {}
+
+
+def register(name: str, samples: SampleFn, kinks: Callable[[Sample], list] | None = None) -> Callable:
+    """Class decorator: `@register("mul", samples=...)` over a Function subclass."""
+
+    def decorate(function: type[Function]) -> type[Function]:
+        if name in registry:
+            raise ValueError(f"an op named {name!r} is already registered ({registry[name].function.__name__})")
+        function.name = name
+        registry[name] = OpInfo(name, function, samples, kinks, (function.__doc__ or "").strip())
+        return function
+
+    return decorate
+
+
+def call(info: OpInfo, *args: Any, **attrs: Any) -> Any:
+    return info.function.apply(*args, **attrs)

@@ -1,0 +1,575 @@
+"""Tensor: a NumPy array, its gradient, and the edge to the op that made it.
+
+Every method that computes something calls a registered op (`tinygrad_cnn.ops`); this file holds no
+derivative of its own. Factories and dtype rules live here too, since they only build Tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+
+DEFAULT_DTYPE = float32
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """A NumPy dtype from `np.float64`, `'float64'` or `tc.float64`; only float32/64, ints and bool."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"unknown dtype {dtype!r}") from error
+    if resolved.kind == "f" and resolved not in (float32, float64):
+        raise TypeError(f"dtype {resolved} is not supported: use float32 or float64")
+    if resolved.kind not in "fiub":
+        raise TypeError(f"dtype {resolved} is not supported: use float32, float64, an integer type or bool")
+    return resolved
+
+
+def to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """An owned array from data, following the Tensor dtype rules (see `Tensor`)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=as_dtype(dtype))
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.array(data, dtype=as_dtype(data.dtype))
+    array = np.array(data)
+    if array.dtype.kind == "f":
+        return array.astype(DEFAULT_DTYPE)
+    if array.dtype.kind in "iu":
+        return array.astype(int64)
+    if array.dtype.kind == "b":
+        return array
+    raise TypeError(f"cannot make a Tensor from {type(data).__name__} (NumPy made dtype {array.dtype})")
+
+
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    """Accept both `zeros(2, 3)` and `zeros((2, 3))`."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    for n in shape:
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"shape must be non-negative integers, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for `.backward()`.
+
+    `data` is a NumPy array, a nested list or a scalar. A float array keeps its dtype (float32 or
+    float64); Python floats and lists become float32; integers become int64 (class labels); bool stays
+    bool. `dtype=` converts. Only floating tensors can require grad.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "name", "__weakref__")
+    __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
+        self.data = to_array(data, dtype)
+        self.grad: Tensor | None = None
+        self._ctx = None
+        self._version = [0]
+        self.name = name
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data: np.ndarray, ctx: Any) -> Tensor:
+        """Wrap an op's output without copying; ctx is its graph node or None."""
+        tensor = object.__new__(cls)
+        tensor.data = data
+        tensor.grad = None
+        tensor._ctx = ctx
+        tensor._version = [0]
+        tensor.name = None
+        tensor.requires_grad = ctx is not None
+        return tensor
+
+    # ----- attributes -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def numel(self) -> int:
+        return self.data.size
+
+    @property
+    def grad_fn(self) -> Any:
+        """The graph node (`Context`) of the op that made this tensor; None for a leaf."""
+        return self._ctx
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating point tensors can require gradients, this one is {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad can only be turned off on a leaf; use .detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor converts to a Python scalar, shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor._make(self.data, None)
+
+    def clone(self) -> Tensor:
+        return _movement.Clone.apply(self)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors can be used as an index, this one is {self.dtype}")
+        return int(self.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=200, prefix="tensor(")
+        extras = [f"shape={self.shape}"] if self.data.ndim > 1 or self.data.size > 200 else []
+        if self.dtype != float32 and self.dtype != int64:
+            extras.append(f"dtype={self.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    # ----- autograd ---------------------------------------------------------------------------
+    def backward(self, gradient: Any = None, retain_graph: bool = False, trace: bool = False) -> None:
+        """Accumulate the gradient of this tensor into `.grad` of every leaf that requires grad.
+
+        A non-scalar tensor needs `gradient` of its shape. The graph's saved arrays are freed
+        afterwards unless `retain_graph=True`. `trace=True` prints each node as it is visited.
+        """
+        from . import autograd, debug
+
+        autograd.backward(self, gradient, retain_graph, debug.print_trace if trace else None)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ----- dtype ------------------------------------------------------------------------------
+    def to(self, dtype: Any) -> Tensor:
+        dtype = as_dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if self.requires_grad and dtype.kind != "f":
+            return Tensor._make(self.data.astype(dtype), None)
+        return _elementwise.Cast.apply(self, dtype=dtype)
+
+    def float(self) -> Tensor:
+        return self.to(float32)
+
+    def double(self) -> Tensor:
+        return self.to(float64)
+
+    def long(self) -> Tensor:
+        return self.to(int64)
+
+    # ----- in place: these bump the version counter that backward checks --------------------------
+    def _modified(self) -> Tensor:
+        self._version[0] += 1
+        return self
+
+    def _check_inplace(self, what: str) -> None:
+        from .autograd import grad_mode
+
+        if grad_mode.enabled and self.requires_grad and self._ctx is None:
+            raise RuntimeError(
+                f"{what}: a leaf tensor that requires grad cannot be changed in place while grad is "
+                "recorded; wrap it in `with tc.no_grad():`"
+            )
+
+    def zero_(self) -> Tensor:
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        return self._modified()
+
+    def fill_(self, value: float) -> Tensor:
+        self._check_inplace("fill_")
+        self.data[...] = value
+        return self._modified()
+
+    def copy_(self, source: Any) -> Tensor:
+        self._check_inplace("copy_")
+        source = source.data if isinstance(source, Tensor) else np.asarray(source)
+        try:
+            np.copyto(self.data, np.broadcast_to(source, self.shape), casting="same_kind")
+        except ValueError as error:
+            raise ValueError(f"copy_: cannot copy shape {source.shape} into shape {self.shape}") from error
+        return self._modified()
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        self._check_inplace("add_")
+        other = other.data if isinstance(other, Tensor) else other
+        self.data += other if alpha == 1.0 else alpha * other
+        return self._modified()
+
+    def mul_(self, other: Any) -> Tensor:
+        self._check_inplace("mul_")
+        self.data *= other.data if isinstance(other, Tensor) else other
+        return self._modified()
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._check_inplace("__setitem__")
+        self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._modified()
+
+    # ----- arithmetic -------------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _elementwise.Add.apply(self, _operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _elementwise.Add.apply(_operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _elementwise.Sub.apply(self, _operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _elementwise.Sub.apply(_operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _elementwise.Mul.apply(self, _operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _elementwise.Mul.apply(_operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _elementwise.Div.apply(self, _operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _elementwise.Div.apply(_operand(other), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _elementwise.Pow.apply(self, _operand(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _elementwise.Pow.apply(_operand(other), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _matmul.MatMul.apply(self, _operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _matmul.MatMul.apply(_operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return _elementwise.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    # Comparisons give bool tensors and record nothing, as in PyTorch.
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._make(np.equal(self.data, _raw(other)), None)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._make(np.not_equal(self.data, _raw(other)), None)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor._make(np.less(self.data, _raw(other)), None)
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor._make(np.less_equal(self.data, _raw(other)), None)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor._make(np.greater(self.data, _raw(other)), None)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor._make(np.greater_equal(self.data, _raw(other)), None)
+
+    # ----- elementwise ------------------------------------------------------------------------
+    def exp(self) -> Tensor:
+        return _elementwise.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return _elementwise.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return _elementwise.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return _elementwise.Abs.apply(self)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        if min is None and max is None:
+            raise ValueError("clip: at least one of min and max must be given")
+        return _elementwise.Clip.apply(self, min=min, max=max)
+
+    clamp = clip
+
+    def tanh(self) -> Tensor:
+        return _activation.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return _activation.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return _activation.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return _activation.LeakyReLU.apply(self, negative_slope=negative_slope)
+
+    def softmax(self, dim: int = -1) -> Tensor:
+        return _activation.Softmax.apply(self, dim=dim)
+
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        return _activation.LogSoftmax.apply(self, dim=dim)
+
+    # ----- reductions -------------------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return _reduce.Sum.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return _reduce.Mean.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
+
+    def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1, *, axis: Any = None) -> Tensor:
+        return _reduce.Var.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim, correction=correction)
+
+    def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1, *, axis: Any = None) -> Tensor:
+        return self.var(dim, keepdim, correction, axis=axis).sqrt()
+
+    def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return _reduce.Amax.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return _reduce.Amin.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
+
+    def max(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        """With no dim, the largest element (ties share the gradient); with an int dim, the pair
+        `(values, indices)` whose gradient goes to the returned index, as in PyTorch."""
+        return _reduce.extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=True)
+
+    def min(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        return _reduce.extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=False)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return _reduce.arg_extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=True)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return _reduce.arg_extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=False)
+
+    # ----- shape ------------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        return _movement.Reshape.apply(self, shape=_movement.resolve_shape(self.shape, shape))
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return _movement.flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims: Any) -> Tensor:
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return _movement.Permute.apply(self, dims=dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return _movement.transpose(self, dim0, dim1)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return _movement.unsqueeze(self, dim)
+
+    def squeeze(self, dim: int | tuple | None = None) -> Tensor:
+        return _movement.squeeze(self, dim)
+
+    def expand(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _movement.Expand.apply(self, shape=tuple(shape))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _movement.GetItem.apply(self, index=_index(index))
+
+    # ----- CNN ops as methods --------------------------------------------------------------------
+    def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+        return _matmul.linear(self, weight, bias)
+
+    def conv2d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+               dilation: Any = 1, groups: int = 1) -> Tensor:
+        from .ops import conv
+
+        return conv.conv2d(self, weight, bias, stride, padding, dilation, groups)
+
+    def conv1d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+               dilation: Any = 1, groups: int = 1) -> Tensor:
+        from .ops import conv
+
+        return conv.conv1d(self, weight, bias, stride, padding, dilation, groups)
+
+    def max_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                   ceil_mode: bool = False) -> Tensor:
+        from .ops import pool
+
+        return pool.max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode)
+
+    def avg_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        from .ops import pool
+
+        return pool.avg_pool2d(self, kernel_size, stride, padding)
+
+
+def _raw(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _operand(value: Any) -> Any:
+    """The other side of a binary op: Tensors and numbers as they are, anything else as an array."""
+    if isinstance(value, (Tensor, int, float, np.ndarray, np.generic)):
+        return value
+    return to_array(value)
+
+
+def _index(index: Any) -> Any:
+    """An index with Tensors replaced by their arrays (integer and bool tensors index like arrays)."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+# ----- factories ------------------------------------------------------------------------------
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _factory(array: np.ndarray, requires_grad: bool) -> Tensor:
+    result = Tensor._make(array, None)
+    return result.requires_grad_(True) if requires_grad else result
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    return DEFAULT_DTYPE if dtype is None else as_dtype(dtype)
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.zeros(_shape_arg(shape), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.ones(_shape_arg(shape), _float_dtype(dtype)), requires_grad)
+
+
+def full(shape: Sequence[int] | int, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape = _shape_arg((shape,) if isinstance(shape, int) else (tuple(shape),))
+    if dtype is None:
+        dtype = to_array(fill_value).dtype
+    return _factory(np.full(shape, fill_value, as_dtype(dtype)), requires_grad)
+
+
+def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.zeros(other.shape, other.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.ones(other.shape, other.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    dtype = _float_dtype(dtype)
+    return _factory(_random.generator().standard_normal(_shape_arg(shape), dtype=dtype), requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    dtype = _float_dtype(dtype)
+    return _factory(_random.generator().random(_shape_arg(shape), dtype=dtype), requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Integers give int64 and anything else float32, as in PyTorch."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be non-zero")
+    if dtype is None:
+        integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = int64 if integral else DEFAULT_DTYPE
+    return _factory(np.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def cat(tensors: Iterable[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors of equal shape but for `dim` along `dim`."""
+    return _movement.Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors: Iterable[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors of one shape along a new dimension `dim`."""
+    return _movement.Stack.apply(*tensors, dim=dim)
+
+
+# Ops import the engine, which imports this module: bind them once Tensor exists.
+from . import random as _random  # noqa: E402
+from .ops import activation as _activation  # noqa: E402
+from .ops import elementwise as _elementwise  # noqa: E402
+from .ops import matmul as _matmul  # noqa: E402
+from .ops import movement as _movement  # noqa: E402
+from .ops import reduce as _reduce  # noqa: E402
