@@ -475,8 +475,14 @@ def _raw(value: Any) -> Any:
 
 
 def _operand(value: Any) -> Any:
-    """The other side of a binary op: Tensors and numbers as they are, anything else as an array."""
-    if isinstance(value, (Tensor, int, float, np.ndarray, np.generic)):
+    """The other side of a binary op: Tensors, numbers and arrays as they are, anything else as an array.
+
+    A NumPy scalar becomes a Python number, which NumPy treats as weakly typed: `np.float64(2) * x`
+    keeps x float32, as in PyTorch.
+    """
+    if isinstance(value, np.generic):  # before float: np.float64 subclasses float
+        return value.item()
+    if isinstance(value, (Tensor, int, float, np.ndarray)):
         return value
     return to_array(value)
 
