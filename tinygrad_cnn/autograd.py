@@ -126,34 +126,35 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
+        # One pass over the inputs: this runs once per op, so it is kept lean (see benchmarks/).
         ctx = Context()
-        record = False
-        arrays = []
+        arrays, needs, parents, versions = [], [], [], []
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
-                record = record or x.requires_grad
+                needs.append(x.requires_grad)
+                parents.append(x if x._ctx is None else x._ctx)
+                versions.append((x._version, x._version[0]))
             else:
                 arrays.append(x)
-        record = record and grad_mode.enabled
-        if record:
-            # Needed by forward already: ops read it to skip work for inputs that get no gradient.
-            ctx.needs_input_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+                needs.append(False)
+                parents.append(x)
+        record = grad_mode.enabled and True in needs
+        # Set before forward: ops read it to skip work for inputs that get no gradient.
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         output = cls.forward(ctx, *arrays, **attrs)
         if type(output) is not np.ndarray:
             output = np.asarray(output)
         if not record:
             return Tensor._make(output, None)
         ctx.function = cls
-        ctx.parents = tuple(
-            (x._ctx if x._ctx is not None else x) if isinstance(x, Tensor) else x for x in inputs
-        )
+        ctx.parents = tuple(parents)
         ctx.attrs = attrs
         ctx.shape = output.shape
         ctx.dtype = output.dtype
         ctx.scope = grad_mode.scope
-        # A snapshot of each tensor input's version: backward refuses if one was changed in place.
-        ctx.versions = tuple((x._version, x._version[0]) for x in inputs if isinstance(x, Tensor))
+        # Each tensor input's version now: backward refuses if one was changed in place since.
+        ctx.versions = versions
         if grad_mode.anomaly:
             for hook in grad_mode.hooks:
                 hook(ctx, output)
