@@ -277,7 +277,10 @@ def main(argv: list[str] | None = None) -> None:
         row += f" | {flop / ours['ms'] * 1e3:>7.1f}" if flop and ours else f" | {'':>7}"
         row += f" | {ours['peak_rss_mib']:>7.0f} |" if ours else f" | {'':>7} |"
         if with_torch:
-            row += f" {theirs['ms']:>9.2f} | {theirs['peak_rss_mib']:>9.0f} |" if theirs else f" {'failed':>9} | {'':>9} |"
+            if theirs:
+                row += f" {theirs['ms']:>9.2f} | {theirs['peak_rss_mib']:>9.0f} |"
+            else:
+                row += f" {'failed':>9} | {'':>9} |"
             if ours and theirs:
                 ratio = ours["ms"] / theirs["ms"]
                 row += f" {ratio:>10.2f} |"
