@@ -179,8 +179,26 @@ def test_inplace_change_of_a_saved_input_is_refused_in_backward():
     h = x * 2.0
     y = (h * h).sum()
     h.add_(1.0)
-    with pytest.raises(RuntimeError, match="modified in place"):
+    with pytest.raises(RuntimeError, match="'mul': input 0, which it saved for backward, was modified in place"):
         y.backward()
+
+
+def test_inplace_change_of_a_tensor_no_op_saved_is_allowed_as_in_pytorch():
+    x = leaf(3)
+    h = x * 2.0
+    total = h.sum()  # sum saves nothing, and mul saved x, not h
+    h.add_(1.0)
+    total.backward()
+    np.testing.assert_allclose(x.grad.data, np.full(3, 2.0))
+
+
+def test_inplace_change_of_a_saved_output_is_refused_in_backward():
+    x = leaf(3)
+    y = x.sigmoid()  # sigmoid's backward reads its own output
+    loss = y.sum()
+    y.mul_(2.0)
+    with pytest.raises(RuntimeError, match="'sigmoid': its output, which it saved"):
+        loss.backward()
 
 
 def test_inplace_change_of_a_leaf_that_requires_grad_is_refused_while_recording():

@@ -128,13 +128,12 @@ class Function:
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         # One pass over the inputs: this runs once per op, so it is kept lean (see benchmarks/).
         ctx = Context()
-        arrays, needs, parents, versions = [], [], [], []
+        arrays, needs, parents = [], [], []
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 needs.append(x.requires_grad)
                 parents.append(x if x._ctx is None else x._ctx)
-                versions.append((x._version, x._version[0]))
             else:
                 arrays.append(x)
                 needs.append(False)
@@ -153,21 +152,30 @@ class Function:
         ctx.shape = output.shape
         ctx.dtype = output.dtype
         ctx.scope = grad_mode.scope
-        # Each tensor input's version now: backward refuses if one was changed in place since.
-        ctx.versions = versions
+        result = Tensor._make(output, ctx)
+        if ctx.saved_tensors:
+            # The version of each input or output whose array backward will read: it refuses to run if
+            # one was changed in place since (PyTorch's rule: only saved tensors count).
+            ctx.versions = [
+                (label, t._version, t._version[0])
+                for label, t in [*((f"input {i}", x) for i, x in enumerate(inputs)), ("its output", result)]
+                if isinstance(t, Tensor) and any(t.data is saved for saved in ctx.saved_tensors)
+            ]
+        else:
+            ctx.versions = ()
         if grad_mode.anomaly:
             for hook in grad_mode.hooks:
                 hook(ctx, output)
-        return Tensor._make(output, ctx)
+        return result
 
 
 def _check_versions(node: Context) -> None:
-    for counter, seen in node.versions:
+    for label, counter, seen in node.versions:
         if counter[0] != seen:
             raise RuntimeError(
-                f"backward through '{node.name}': one of its inputs was modified in place after it was "
-                f"used (its version is {counter[0]}, expected {seen}); clone it before changing it, "
-                "or change it after backward"
+                f"backward through '{node.name}': {label}, which it saved for backward, was modified in place "
+                f"after it was used (its version is {counter[0]}, expected {seen}); clone it before changing "
+                "it, or change it after backward"
             )
 
 
