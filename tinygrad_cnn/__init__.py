@@ -21,17 +21,18 @@ from .tensor import (  # isort: skip
     zeros,
     zeros_like,
 )
-from . import ops
+from . import data, datasets, nn, ops, optim
 from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad
 from .debug import explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
+from .io import load, save
 from .random import manual_seed
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Context", "Function", "GradcheckError", "Tensor", "arange", "bool_", "cat", "enable_grad",
+    "Context", "Function", "GradcheckError", "Tensor", "arange", "bool_", "cat", "data", "datasets", "enable_grad",
     "explain_backward", "eye", "float32", "float64", "full", "gradcheck", "graph_stats", "int32", "int64",
-    "is_grad_enabled", "manual_seed", "no_grad", "ones", "ones_like", "ops", "rand", "randn", "stack",
-    "tensor", "zeros", "zeros_like",
+    "is_grad_enabled", "load", "manual_seed", "nn", "no_grad", "ones", "ones_like", "ops", "optim", "rand",
+    "randn", "save", "stack", "tensor", "zeros", "zeros_like",
 ]

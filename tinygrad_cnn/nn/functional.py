@@ -1,0 +1,49 @@
+"""The functional interface (`import tinygrad_cnn.nn.functional as F`): the ops as plain functions.
+
+Everything here forwards to a registered op in `tinygrad_cnn.ops`; this file only handles arguments.
+"""
+
+from __future__ import annotations
+
+from ..ops import activation as _activation
+from ..ops.matmul import linear
+from ..ops.movement import pad
+from ..tensor import Tensor
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0), any shape. `inplace` is accepted for PyTorch compatibility; the result is a new tensor."""
+    return _activation.ReLU.apply(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x; any shape."""
+    return _activation.LeakyReLU.apply(input, negative_slope=negative_slope)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + e**-x), any shape."""
+    return _activation.Sigmoid.apply(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent, any shape."""
+    return _activation.Tanh.apply(input)
+
+
+def _softmax_dim(ndim: int) -> int:
+    # PyTorch's implicit choice when dim is None (deprecated there, kept for compatibility).
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    """e**x / sum(e**x) along `dim`; same shape as the input."""
+    return _activation.Softmax.apply(input, dim=_softmax_dim(input.ndim) if dim is None else dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    """x - logsumexp(x) along `dim`; same shape as the input."""
+    return _activation.LogSoftmax.apply(input, dim=_softmax_dim(input.ndim) if dim is None else dim)
+
+
+__all__ = ["leaky_relu", "linear", "log_softmax", "pad", "relu", "sigmoid", "softmax", "tanh"]

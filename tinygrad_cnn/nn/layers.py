@@ -1,0 +1,344 @@
+"""Layers with PyTorch's constructor arguments and default initialisation; each forward calls `F`.
+
+Weights are float32 unless `dtype=` says otherwise. Linear and conv weights start Kaiming-uniform
+with a=sqrt(5) (so U(-1/sqrt(fan_in), 1/sqrt(fan_in))), and their biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..ops._util import pair
+from ..tensor import DEFAULT_DTYPE, Tensor, as_dtype, zeros
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+def _float_dtype(dtype: Any, layer: str) -> np.dtype:
+    resolved = DEFAULT_DTYPE if dtype is None else as_dtype(dtype)
+    if resolved.kind != "f":
+        raise TypeError(f"{layer}: dtype must be float32 or float64, got {resolved}")
+    return resolved
+
+
+def _positive_int(value: Any, name: str, layer: str) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
+    """PyTorch's default for Linear and conv layers."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init.calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias: (*, in_features) -> (*, out_features)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features", "Linear")
+        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        dtype = _float_dtype(dtype, "Linear")
+        self.weight = Parameter(np.empty((out_features, in_features), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset_weight_and_bias(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim == 0 or input.shape[-1] != self.in_features:
+            raise ValueError(f"{self._describe()}: expected input of shape (*, {self.in_features}), "
+                             f"got {input.shape}")
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: arguments, parameters, initialisation, input check and repr."""
+
+    n: int  # spatial dims
+    layout: str  # for error messages
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", dtype: Any = None) -> None:
+        super().__init__()
+        layer = type(self).__name__
+        self.in_channels = _positive_int(in_channels, "in_channels", layer)
+        self.out_channels = _positive_int(out_channels, "out_channels", layer)
+        self.groups = _positive_int(groups, "groups", layer)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{layer}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                             f"both be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"{layer}: padding_mode {padding_mode!r} is not supported (only 'zeros')")
+        self.kernel_size = pair(kernel_size, "kernel_size", layer, self.n)
+        self.stride = pair(stride, "stride", layer, self.n)
+        self.dilation = pair(dilation, "dilation", layer, self.n)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{layer}: padding {padding!r} is not supported, use 'same', 'valid' or ints")
+            self.padding: Any = padding
+        else:
+            self.padding = pair(padding, "padding", layer, self.n)
+        self.padding_mode = padding_mode
+        dtype = _float_dtype(dtype, layer)
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_channels, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset_weight_and_bias(self.weight, self.bias)
+
+    def _check_input(self, input: Tensor) -> None:
+        if input.ndim != self.n + 2 or input.shape[1] != self.in_channels:
+            raise ValueError(f"{self._describe()}: expected input of shape ({self.layout}) with "
+                             f"C={self.in_channels}, got {input.shape}")
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0,) * self.n:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * self.n:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution (cross-correlation): (N, C_in, L) -> (N, C_out, L_out); weight (C_out, C_in/groups, k)."""
+
+    n, layout = 1, "N, C, L"
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
+        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation): (N, C_in, H, W) -> (N, C_out, H_out, W_out);
+    weight (C_out, C_in/groups, kh, kw). `padding` may be ints, 'valid' or 'same'."""
+
+    n, layout = 2, "N, C, H, W"
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class MaxPool2d(Module):
+    """Max over windows: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        if return_indices:
+            raise ValueError("MaxPool2d: return_indices=True is not supported")
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """Mean over windows (zero padding counted): (N, C, H, W) -> (N, C, H_out, W_out)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding = padding
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _BatchNorm(Module):
+    """What BatchNorm1d and BatchNorm2d share: PyTorch's parameters, buffers and momentum rules."""
+
+    shapes: str  # the accepted input layouts, for error messages
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        layer = type(self).__name__
+        self.num_features = _positive_int(num_features, "num_features", layer)
+        self.eps, self.momentum = eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = _float_dtype(dtype, layer)
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def _check_input(self, input: Tensor) -> None:
+        raise NotImplementedError
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if self.momentum is None:  # a cumulative average, as PyTorch does for momentum=None
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        # Eval mode without running statistics normalises with the batch's own, as PyTorch.
+        use_batch_stats = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                            self.weight, self.bias, use_batch_stats, momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over (N, C) or (N, C, L), per channel C."""
+
+    def _check_input(self, input: Tensor) -> None:
+        if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
+            raise ValueError(f"{self._describe()}: expected input of shape (N, {self.num_features}) or "
+                             f"(N, {self.num_features}, L), got {input.shape}")
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim == 3:  # (N, C, L) normalises like (N, C, L, 1)
+            self._check_input(input)
+            return super().forward(input.unsqueeze(-1)).squeeze(-1)
+        return super().forward(input)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over (N, C, H, W), per channel C."""
+
+    def _check_input(self, input: Tensor) -> None:
+        if input.ndim != 4 or input.shape[1] != self.num_features:
+            raise ValueError(f"{self._describe()}: expected input of shape (N, {self.num_features}, H, W), "
+                             f"got {input.shape}")
+
+
+class ReLU(Module):
+    """max(x, 0), any shape."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu(input)
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope * x; any shape."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Module):
+    """1 / (1 + e**-x), any shape."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    """Hyperbolic tangent, any shape."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanh(input)
+
+
+class Softmax(Module):
+    """Softmax along `dim` (PyTorch's implicit choice when None); same shape as the input."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Flatten(Module):
+    """Merge dims start_dim..end_dim: (N, C, H, W) -> (N, C*H*W) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """In training, zero each element with probability p and scale the rest by 1/(1-p); identity in eval."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p!r}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

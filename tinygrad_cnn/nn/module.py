@@ -1,0 +1,376 @@
+"""Module and Parameter: the containers that hold a model's weights, buffers and sub-models.
+
+Assigning a `Parameter`, a `Module` or (through `register_buffer`) a buffer Tensor to an attribute
+registers it, as in PyTorch; `parameters()`, `state_dict()` and friends then walk the tree in the
+order the attributes were assigned. Values also live in the instance `__dict__`, so reading
+`self.weight` in `forward` costs a plain attribute lookup.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..tensor import Tensor, as_dtype
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a weight; requires grad by default.
+
+    `Parameter(data, requires_grad=True)`: data as for `Tensor` (float32 for lists and floats).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True, dtype: Any = None):
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+# Bumped whenever any module gains or loses a sub-module, so a cached name map (see __call__) knows
+# when it went stale without walking the tree on every call.
+_structure_version = [0]
+# The qualified names of the modules under the outermost module being called, keyed by id().
+_active_names: dict[int, str] = {}
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign layers in `__init__`, write `forward`."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ----- registration -----------------------------------------------------------------------
+    def _registries(self) -> tuple[dict, dict, dict]:
+        try:
+            return self._parameters, self._buffers, self._modules
+        except AttributeError:
+            raise RuntimeError(
+                f"{type(self).__name__}: call super().__init__() before assigning attributes"
+            ) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        parameters, buffers, modules = self._registries()
+        if isinstance(value, Parameter):
+            buffers.pop(name, None)
+            if modules.pop(name, None) is not None:
+                _structure_version[0] += 1
+            parameters[name] = value
+        elif isinstance(value, Module):
+            parameters.pop(name, None)
+            buffers.pop(name, None)
+            modules[name] = value
+            _structure_version[0] += 1
+        elif name in parameters:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter {name!r} of {type(self).__name__} "
+                    "(nn.Parameter or None expected)"
+                )
+            parameters[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as buffer {name!r} of {type(self).__name__} "
+                    "(Tensor or None expected)"
+                )
+            buffers[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module {name!r} of {type(self).__name__} "
+                    "(nn.Module or None expected)"
+                )
+            modules[name] = None
+            _structure_version[0] += 1
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        parameters, buffers, modules = self._registries()
+        parameters.pop(name, None)
+        buffers.pop(name, None)
+        self._non_persistent.discard(name)
+        if modules.pop(name, None) is not None:
+            _structure_version[0] += 1
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register `param` (or None: a slot with no parameter, like a bias switched off) as `name`."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
+                            f"got {type(param).__name__}")
+        self._check_new_name(name, self._parameters)
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register a Tensor that is state but not a parameter (running statistics); it is saved in
+        `state_dict` unless `persistent=False`, and converted by `to(dtype)` when it is floating."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
+        self._check_new_name(name, self._buffers)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register a child module under `name` (a name that is not a valid identifier is fine)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be an nn.Module or None, got {type(module).__name__}")
+        self._check_new_name(name, self._modules)
+        self._modules[name] = module
+        _structure_version[0] += 1
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
+
+    def _check_new_name(self, name: str, own: dict) -> None:
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}: attribute name must be a non-empty string without '.', "
+                           f"got {name!r}")
+        for registry in self._registries():
+            if registry is not own and name in registry:
+                raise KeyError(f"{type(self).__name__}: attribute {name!r} is already registered")
+        if name not in own and name in self.__dict__:
+            raise KeyError(f"{type(self).__name__}: attribute {name!r} already exists")
+
+    # ----- walking the tree -------------------------------------------------------------------
+    def named_modules(self, memo: set | None = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(qualified name, module) for this module and every descendant, each once, depth first."""
+        if memo is None:
+            memo = set()
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry: str, recurse: bool) -> Iterator[tuple[str, Tensor]]:
+        # A tensor shared by two modules (tied weights) is listed once, under its first name.
+        seen = set()
+        modules = self.named_modules() if recurse else [("", self)]
+        for prefix, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{prefix}.{name}" if prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        for name, param in self._named_members("_parameters", recurse):
+            yield (f"{prefix}.{name}" if prefix else name), param
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        for name, buffer in self._named_members("_buffers", recurse):
+            yield (f"{prefix}.{name}" if prefix else name), buffer
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    # ----- modes and gradients ----------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (dropout active, batch norm uses batch statistics) here and below."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode is expected to be a bool, got {mode!r}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode: `train(False)`."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's `.grad`: drop it (default) or fill it with zeros."""
+        for param in self.parameters():
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                param.grad.data[...] = 0
+
+    # ----- dtype ------------------------------------------------------------------------------
+    def to(self, dtype: Any) -> Module:
+        """Convert every floating parameter, gradient and buffer to `dtype` in place (the Parameter
+        objects stay the same, so an optimizer built before still holds them); integer buffers such as
+        `num_batches_tracked` keep their dtype."""
+        dtype = as_dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: only floating dtypes are supported, got {dtype}")
+        for tensor in [*self.parameters(), *self.buffers()]:
+            if tensor.dtype.kind == "f" and tensor.dtype != dtype:
+                tensor.data = tensor.data.astype(dtype)
+                tensor._modified()
+                if tensor.grad is not None:
+                    tensor.grad.data = tensor.grad.data.astype(dtype)
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    # ----- state ------------------------------------------------------------------------------
+    def state_dict(self, prefix: str = "") -> OrderedDict[str, Tensor]:
+        """Every parameter and persistent buffer by qualified name, as detached Tensors that share
+        their data with the model (copy them to keep a snapshot)."""
+        state: OrderedDict[str, Tensor] = OrderedDict()
+        for module_prefix, module in self.named_modules(prefix=prefix):
+            dot = f"{module_prefix}." if module_prefix else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    state[dot + name] = param.detach()
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent:
+                    state[dot + name] = buffer.detach()
+        return state
+
+    def _state_targets(self) -> OrderedDict[str, Tensor]:
+        targets: OrderedDict[str, Tensor] = OrderedDict()
+        for module_prefix, module in self.named_modules():
+            dot = f"{module_prefix}." if module_prefix else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    targets[dot + name] = param
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent:
+                    targets[dot + name] = buffer
+        return targets
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> tuple[list, list]:
+        """Copy values (Tensors or arrays) into the parameters and buffers of the same names.
+
+        Every problem (missing or unexpected keys with `strict=True`, a shape mismatch, a value that
+        is not numeric) is reported in one RuntimeError raised before anything is copied. Values are
+        cast to each parameter's dtype. Returns `(missing_keys, unexpected_keys)`.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of names to Tensors, got "
+                            f"{type(state_dict).__name__}")
+        targets = self._state_targets()
+        missing = [key for key in targets if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in targets]
+        problems, sources = [], {}
+        for key, target in targets.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if array.dtype.kind not in "fiub":
+                problems.append(f"{key}: value of dtype {array.dtype} is not numeric")
+            elif array.shape != target.shape:
+                problems.append(f"size mismatch for {key}: copying a param with shape {array.shape}, "
+                                f"the shape in the current model is {target.shape}")
+            else:
+                sources[key] = array
+        if strict:
+            if missing:
+                problems.insert(0, "missing keys: " + ", ".join(repr(k) for k in missing))
+            if unexpected:
+                problems.insert(0, "unexpected keys: " + ", ".join(repr(k) for k in unexpected))
+        if problems:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
+                               + "\n  ".join(problems))
+        for key, array in sources.items():
+            target = targets[key]
+            np.copyto(target.data, array, casting="unsafe")
+            target._modified()
+        return missing, unexpected
+
+    # ----- calling ----------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run `forward` with `grad_mode.scope` naming this module, so graph nodes know their module."""
+        global _active_names
+        previous_scope, previous_names = grad_mode.scope, _active_names
+        if previous_scope:
+            name = _active_names.get(id(self), type(self).__name__)
+            grad_mode.scope = (*previous_scope, (name, type(self).__name__))
+        else:
+            _active_names = self._qualified_names()
+            grad_mode.scope = (("", type(self).__name__),)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            grad_mode.scope, _active_names = previous_scope, previous_names
+
+    def _qualified_names(self) -> dict[int, str]:
+        cache = self.__dict__.get("_scope_names")
+        if cache is None or cache[0] != _structure_version[0]:
+            cache = (_structure_version[0], {id(m): name for name, m in self.named_modules()})
+            object.__setattr__(self, "_scope_names", cache)
+        return cache[1]
+
+    def _describe(self) -> str:
+        """This module for error messages: its qualified name in the model being called, and its repr."""
+        name = _active_names.get(id(self))
+        return f"{name} ({self!r})" if name else repr(self)
+
+    # ----- printing ---------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The constructor arguments shown in `repr`; layers override it."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        extra = self.extra_repr()
+        if extra:
+            lines.extend(extra.split("\n"))
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        if not lines:
+            return f"{type(self).__name__}()"
+        if len(lines) == 1 and not self._modules:
+            return f"{type(self).__name__}({lines[0]})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
