@@ -27,6 +27,7 @@ from .debug import explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
 from .random import manual_seed
+from .viz import draw_graph, print_graph
 
 __version__ = "0.1.0"
 
@@ -35,4 +36,5 @@ __all__ = [
     "explain_backward", "eye", "float32", "float64", "full", "gradcheck", "graph_stats", "int32", "int64",
     "is_grad_enabled", "load", "manual_seed", "nn", "no_grad", "ones", "ones_like", "ops", "optim", "rand",
     "randn", "save", "stack", "tensor", "zeros", "zeros_like",
+    "draw_graph", "print_graph",
 ]

@@ -1,0 +1,485 @@
+"""Pictures of the graph behind a tensor: `draw_graph` (Graphviz) and `print_graph` (text).
+
+Both read the graph through one iterative walk (`_snapshot`) that copies what they show into plain
+strings and numbers, so a drawing keeps no tensor or node alive and graphs of any depth are safe.
+The graph itself is never changed. Data flows top to bottom: inputs and parameters at the top, the
+root (usually the loss) at the bottom; ops made inside an `nn.Module` sit in a cluster per module.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import graphviz
+import numpy as np
+
+from .autograd import Context
+from .tensor import Tensor
+
+_INSTALL_HINT = (
+    "Graphviz's `dot` program was not found on PATH, so the graph cannot be rendered to an image. "
+    "Install it: Debian/Ubuntu `sudo apt-get install graphviz`, macOS `brew install graphviz`, "
+    "conda `conda install -c conda-forge graphviz` (the `graphviz` pip package alone is only the Python "
+    "wrapper). Without it, `.source` still gives the DOT text and `.save('graph.dot')` writes it to a file."
+)
+
+# Colours: parameters blue, inputs amber, constants grey, ops white, the root green, bad grads red.
+_STYLE = {
+    "op": dict(shape="box", style="rounded,filled", fillcolor="#ffffff", color="#4b5563"),
+    "param": dict(shape="box", style="filled", fillcolor="#dbeafe", color="#1d4ed8"),
+    "input": dict(shape="ellipse", style="filled", fillcolor="#fef3c7", color="#b45309"),
+    "const": dict(shape="box", style="filled,dashed", fillcolor="#f3f4f6", color="#9ca3af",
+                  fontcolor="#4b5563", fontsize="10", margin="0.05,0.02", height="0.3"),
+}
+_ROOT_STYLE = dict(fillcolor="#d1fae5", color="#047857", penwidth="2.5")
+_BAD = "#dc2626"
+_CLUSTER_FILLS = ("#f8fafc", "#eef2ff", "#f0fdf4", "#fdf4ff")
+_MAX_INDENT = 32  # text tree levels before the indentation stops growing
+
+
+class GraphvizNotInstalled(graphviz.ExecutableNotFound):
+    """Raised by `Graph.render`/`Graph.pipe` when Graphviz's `dot` is missing; says how to install it."""
+
+    def __init__(self, detail: str = "") -> None:
+        RuntimeError.__init__(self, _INSTALL_HINT + (f" ({detail})" if detail else ""))
+
+
+class Graph(graphviz.Digraph):
+    """A `graphviz.Digraph` whose `render`/`pipe` explain how to install Graphviz when `dot` is missing.
+
+    It holds only the DOT text: drawing a graph keeps no tensor alive.
+    """
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        try:
+            return super().render(*args, **kwargs)
+        except GraphvizNotInstalled:
+            raise
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotInstalled(str(error)) from error
+
+    def pipe(self, *args: Any, **kwargs: Any) -> bytes | str:
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotInstalled(str(error)) from error
+
+
+# ----- the snapshot: the graph copied into plain values ------------------------------------------
+@dataclass(slots=True)
+class _Input:
+    key: str
+    shape: tuple
+    dtype: str
+    grad_flows: bool
+
+
+@dataclass(slots=True)
+class _Record:
+    """One drawn node: an op, a leaf tensor, or a constant argument, as strings and numbers only."""
+
+    key: str
+    kind: str  # "op", "param" (leaf that requires grad), "input" (leaf that does not), "const"
+    title: str  # op name, "parameter"/"input" for leaves, or the constant's text
+    name: str | None = None  # the user's name: from params, or a leaf's Tensor.name
+    call: str = ""  # ops: the positional arguments, "·" for tensors, constants written out
+    attrs: str = ""
+    shape: tuple = ()
+    dtype: str = ""
+    value: str | None = None  # one-element tensors: the value itself
+    grad: str | None = None  # leaves that require grad: the gradient's value or norm, or "None"
+    grad_bad: bool = False  # the gradient holds NaN or inf
+    scope: tuple = ()
+    released: bool = False
+    inputs: list[_Input] = field(default_factory=list)
+
+
+def _param_names(params: Any) -> tuple[dict[int, str], dict[int, tuple[str, Tensor]]]:
+    """Names by identity from a dict name -> Tensor, an iterable of (name, tensor) pairs, or a Module:
+    `id(leaf) -> name`, and `id(node) -> (name, tensor)` for named tensors that an op made."""
+    if params is None:
+        return {}, {}
+    if callable(getattr(params, "named_parameters", None)):  # a Module: its parameters and buffers
+        buffers = params.named_buffers() if callable(getattr(params, "named_buffers", None)) else ()
+        pairs = [*params.named_parameters(), *buffers]
+    elif isinstance(params, Mapping):
+        pairs = list(params.items())
+    elif isinstance(params, (list, tuple, Iterator)):  # e.g. model.named_parameters()
+        pairs = list(params)
+    else:
+        raise TypeError(
+            f"params must be a dict name -> Tensor (e.g. dict(model.named_parameters())), got "
+            f"{type(params).__name__}"
+        )
+    leaves: dict[int, str] = {}
+    made: dict[int, tuple[str, Tensor]] = {}
+    for pair in pairs:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], Tensor)):
+            raise TypeError(f"params must map names to Tensors, got the entry {pair!r:.80}")
+        name, tensor = str(pair[0]), pair[1]
+        if tensor._ctx is None:
+            leaves[id(tensor)] = name
+        else:
+            made[id(tensor._ctx)] = (name, tensor)
+    return leaves, made
+
+
+@functools.cache
+def _dtype_name(dtype: np.dtype) -> str:
+    """`str(dtype)`, cached: NumPy's is slow enough to dominate a 100,000-node walk."""
+    return str(dtype)
+
+
+def _format_shape(shape: tuple) -> str:
+    """`8×16×14×14`; a 0-d tensor is `scalar`."""
+    return "×".join(str(n) for n in shape) if shape else "scalar"
+
+
+def _format_tensor_type(shape: tuple, dtype: str) -> str:
+    """Shape, and the dtype when it is not the default float32."""
+    return _format_shape(shape) + ("" if dtype in ("float32", "") else f" {dtype}")
+
+
+def _format_number(value: Any) -> str:
+    """Four significant digits; a float keeps a decimal point (`1.0`, not `1`) to tell it from an int."""
+    if not isinstance(value, (float, np.floating)):
+        return str(value)
+    text = f"{value:.4g}"
+    return text + ".0" if text.lstrip("-").isdigit() else text
+
+
+def _format_value(value: Any) -> str:
+    """A short text for an attribute or constant: numbers and tuples as written, arrays by shape."""
+    if isinstance(value, np.ndarray):
+        if value.size == 1:
+            return _format_number(value.item())
+        return f"array {_format_tensor_type(value.shape, _dtype_name(value.dtype))}"
+    if isinstance(value, np.generic):
+        return _format_number(value.item())
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_format_value(v) for v in value)
+        return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
+    if isinstance(value, (bool, int, float, str, type(None))):
+        text = repr(value) if isinstance(value, str) else _format_number(value)
+        return text if len(text) <= 40 else text[:39] + "…"
+    return type(value).__name__
+
+
+def _gradient_summary(grad: Any) -> tuple[str, bool]:
+    """The gradient's value (one element) or L2 norm, and whether it holds NaN or inf."""
+    if grad is None:
+        return "None", False
+    data = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+    finite = np.isfinite(data)
+    if not finite.all():
+        nan, inf = int(np.isnan(data).sum()), int(np.isinf(data).sum())
+        parts = [f"{nan} NaN" if nan else "", f"{inf} inf" if inf else ""]
+        return " ".join(p for p in parts if p), True
+    if data.size == 1:
+        return _format_number(data.item()), False
+    # float64 so that squaring large float32 gradients cannot overflow
+    return "norm " + _format_number(float(np.linalg.norm(data.astype(np.float64).ravel()))), False
+
+
+def _describe_leaf(key: str, tensor: Tensor, names: dict[int, str]) -> _Record:
+    kind, title = ("param", "parameter") if tensor.requires_grad else ("input", "input")
+    record = _Record(key, kind, title, names.get(id(tensor)) or tensor.name,
+                     shape=tensor.shape, dtype=_dtype_name(tensor.dtype))
+    if tensor.data.size == 1:
+        record.value = _format_number(tensor.data.item())
+    if tensor.requires_grad:
+        record.grad, record.grad_bad = _gradient_summary(tensor.grad)
+    return record
+
+
+def _describe_op(key: str, node: Context, made: dict[int, tuple[str, Tensor]]) -> _Record:
+    # None and False are the usual defaults (bias=None, keepdim=False): leaving them out keeps labels short
+    attrs = ", ".join(f"{k}={_format_value(v)}" for k, v in node.attrs.items()
+                      if v is not None and v is not False)
+    record = _Record(key, "op", node.name, attrs=attrs, shape=tuple(node.shape), dtype=_dtype_name(node.dtype),
+                     scope=tuple(node.scope), released=bool(node.released))
+    if id(node) in made:
+        record.name, output = made[id(node)]
+        if output.data.size == 1:
+            record.value = _format_number(output.data.item())
+    return record
+
+
+def _snapshot(root: Tensor, params: Any, max_nodes: int | None) -> tuple[dict[str, _Record], str]:
+    """Every op, leaf and constant behind root as `_Record`s (keys in walk order), and the root's key.
+
+    Iterative depth-first walk; objects are told apart by `id`, safe because the root keeps them all
+    alive during the walk, and nothing of them is kept afterwards. Past `max_nodes` it raises at once.
+    """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"expected the Tensor whose graph to show, got {type(root).__name__}")
+    names, made = _param_names(params)
+    records: dict[str, _Record] = {}
+    keys: dict[int, str] = {}
+
+    def new_key(prefix: str) -> str:
+        if max_nodes is not None and len(records) >= max_nodes:
+            raise ValueError(
+                f"draw_graph: the graph behind this tensor has more than max_nodes={max_nodes} nodes "
+                "(ops, leaves and constants); Graphviz would take very long and the picture would not "
+                "be readable. Draw a sub-root instead (the output of one layer or block; ops inside "
+                "nn.Modules are already grouped into module clusters), use tc.print_graph(root) for text, "
+                "or pass a larger max_nodes."
+            )
+        key = f"{prefix}{len(records)}"
+        records[key] = None  # type: ignore[assignment]  # reserved, filled when described
+        return key
+
+    start: Context | Tensor = root._ctx if root._ctx is not None else root
+    root_key = keys[id(start)] = new_key("op" if type(start) is Context else "leaf")
+    stack = [start]
+    root_value = _format_number(root.data.item()) if root.data.size == 1 else None
+    while stack:
+        obj = stack.pop()
+        key = keys[id(obj)]
+        if type(obj) is not Context:
+            records[key] = _describe_leaf(key, obj, names)
+            continue
+        record = records[key] = _describe_op(key, obj, made)
+        if key == root_key and root_value is not None:
+            record.value = root_value
+        call = []
+        needs = getattr(obj, "needs_input_grad", ())
+        for position, parent in enumerate(obj.parents):
+            flows = bool(needs[position]) if position < len(needs) else False
+            if type(parent) is Context or isinstance(parent, Tensor):
+                parent_key = keys.get(id(parent))
+                if parent_key is None:
+                    parent_key = keys[id(parent)] = new_key("op" if type(parent) is Context else "leaf")
+                    stack.append(parent)
+                record.inputs.append(_Input(parent_key, tuple(parent.shape), _dtype_name(parent.dtype), flows))
+                call.append("·")
+            elif isinstance(parent, np.ndarray) and parent.size > 1:
+                const_key = new_key("const")
+                records[const_key] = _Record(const_key, "const", _format_value(parent), shape=parent.shape,
+                                             dtype=_dtype_name(parent.dtype), scope=record.scope)
+                record.inputs.append(_Input(const_key, parent.shape, _dtype_name(parent.dtype), False))
+                call.append("·")
+            else:  # numbers and None are written into the op's call, not drawn as nodes
+                call.append(_format_value(parent))
+        record.call = ", ".join(call)
+    return records, root_key
+
+
+def _leaf_scopes(records: dict[str, _Record]) -> None:
+    """Put each leaf and constant in the deepest module that all its consumers share.
+
+    Parameters and constants belong with the layer that uses them; inputs (data, targets) stay
+    outside every module, where the data comes in, unless a name from params puts them in one.
+    """
+    shared: dict[str, tuple] = {}
+    for record in records.values():
+        for edge in record.inputs:
+            if edge.key in shared:
+                common, scope = shared[edge.key], record.scope
+                length = 0
+                while length < min(len(common), len(scope)) and common[length] == scope[length]:
+                    length += 1
+                shared[edge.key] = common[:length]
+            else:
+                shared[edge.key] = record.scope
+    for key, scope in shared.items():
+        record = records[key]
+        if record.kind in ("param", "const"):
+            record.scope = scope
+        elif record.kind == "input":
+            # a non-grad tensor named after a module (a buffer such as `bn.running_mean`) goes with it
+            depth = len(scope)
+            name = record.name or ""
+            while depth and not (scope[depth - 1][0] and name.startswith(scope[depth - 1][0] + ".")):
+                depth -= 1
+            record.scope = scope[:depth]
+
+
+# ----- draw_graph -----------------------------------------------------------------------------
+def _html(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _node_label(record: _Record, is_root: bool, show_grads: bool, show_attrs: bool) -> str:
+    small = '<FONT POINT-SIZE="9" COLOR="#4b5563">{}</FONT>'
+    lines = []
+    if record.kind == "op":
+        title = f"<B>{_html(record.title)}</B>"
+        if record.name:
+            title = f"<B>{_html(record.name)}</B> = {title}"
+        lines.append(title + (small.format(_html(f"({record.call})")) if record.call else ""))
+        if show_attrs and record.attrs:
+            lines.append(small.format(_html(record.attrs)))
+    elif record.kind == "const":
+        return f"<{_html(record.title)}>"
+    else:
+        lines.append(f"<B>{_html(record.name or record.title)}</B>")
+        lines.append(small.format(_html(_format_tensor_type(record.shape, record.dtype))))
+    if record.value is not None:
+        lines.append(small.format("value " + _html(record.value)))
+    if show_grads and record.grad is not None:
+        colour = _BAD if record.grad_bad else "#1d4ed8"
+        lines.append(f'<FONT POINT-SIZE="9" COLOR="{colour}">grad {_html(record.grad)}</FONT>')
+    if is_root:
+        lines.append(small.format("root → " + _html(_format_tensor_type(record.shape, record.dtype))))
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}" if count else ""
+
+
+def _caption(records: dict[str, _Record]) -> str:
+    counts = {kind: 0 for kind in ("op", "param", "input", "const")}
+    for record in records.values():
+        counts[record.kind] += 1
+    values = sum(int(np.prod(r.shape)) for r in records.values() if r.kind == "param")
+    parts = [_plural(counts["op"], "op"),
+             _plural(counts["param"], "parameter") + f" ({values:,} values)" if counts["param"] else "",
+             _plural(counts["input"], "input"), _plural(counts["const"], "constant array")]
+    text = " · ".join(part for part in parts if part)
+    if any(r.released for r in records.values()):
+        text += " · after backward: saved buffers freed (structure kept)"
+    return text
+
+
+def draw_graph(
+    root: Tensor,
+    params: Any = None,
+    show_shapes: bool = True,
+    show_grads: bool = False,
+    show_attrs: bool = True,
+    max_nodes: int = 500,
+) -> Graph:
+    """Draw the graph behind `root` as a `graphviz.Digraph`: one node per op, leaf and constant array.
+
+    params: a dict name -> Tensor (e.g. `dict(model.named_parameters())`, or the model itself) naming
+    leaves by identity; a named non-leaf tensor names the op that made it. Otherwise a leaf shows its
+    `Tensor.name`. Parameters (leaves that require grad) are blue boxes, inputs amber ellipses,
+    constant arrays grey; the root is green. Edges carry the tensor's shape (and dtype unless float32)
+    when `show_shapes`, dashed where no gradient flows. `show_grads` adds each parameter's gradient
+    (its value, or its L2 norm) with NaN/inf in red. Ops made inside an `nn.Module` sit in a cluster
+    labelled `features.0: Conv2d`, nested as the modules nest. More than `max_nodes` nodes is refused
+    with a ValueError before anything is built. `.render('step', format='svg')` and `.pipe()` need
+    Graphviz's `dot`; `.source` and `.save()` do not. Set `graph.graph_attr['rankdir'] = 'LR'` to draw
+    left to right.
+    """
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
+        raise ValueError(f"draw_graph: max_nodes must be a positive integer, got {max_nodes!r}")
+    records, root_key = _snapshot(root, params, int(max_nodes))
+    _leaf_scopes(records)
+
+    graph = Graph(
+        name="graph",
+        graph_attr=dict(rankdir="TB", fontname="Helvetica", fontsize="10", labelloc="b", labeljust="l",
+                        label=_caption(records), nodesep="0.25", ranksep="0.35",
+                        ordering="in"),  # an op's inputs left to right in argument order
+        node_attr=dict(fontname="Helvetica", fontsize="11", height="0.35", margin="0.12,0.05"),
+        edge_attr=dict(fontname="Helvetica", fontsize="9", fontcolor="#374151", color="#4b5563",
+                       arrowsize="0.7"),
+    )
+    # One Digraph per module scope; filled with its nodes, then nested into its parent, deepest first.
+    clusters: dict[tuple, Graph] = {(): graph}
+    for record in records.values():
+        for depth in range(1, len(record.scope) + 1):
+            scope = record.scope[:depth]
+            if scope not in clusters:
+                qualname, class_name = scope[-1]
+                label = f"{qualname}: {class_name}" if qualname else class_name
+                clusters[scope] = Graph(name=f"cluster_{len(clusters)}", graph_attr=dict(
+                    label=label, labeljust="l", labelloc="t", style="rounded,filled",
+                    fillcolor=_CLUSTER_FILLS[(depth - 1) % len(_CLUSTER_FILLS)], color="#94a3b8",
+                    fontcolor="#334155", fontsize="10", margin="10"))
+    for key, record in records.items():
+        attrs = dict(_STYLE[record.kind])
+        if key == root_key:
+            attrs.update(_ROOT_STYLE)
+        if show_grads and record.grad_bad:
+            attrs.update(color=_BAD, penwidth="2")
+        clusters[record.scope].node(key, _node_label(record, key == root_key, show_grads, show_attrs),
+                                    **attrs)
+    for scope in sorted(clusters, key=len, reverse=True):
+        if scope:
+            clusters[scope[:-1]].subgraph(clusters[scope])
+    for record in records.values():
+        for edge in record.inputs:
+            attrs = {} if edge.grad_flows else dict(style="dashed", color="#9ca3af")
+            if show_shapes:
+                attrs["label"] = " " + _format_tensor_type(edge.shape, edge.dtype)
+            graph.edge(edge.key, record.key, **attrs)
+    return graph
+
+
+# ----- print_graph ----------------------------------------------------------------------------
+def _text_line(record: _Record) -> str:
+    if record.kind == "op":
+        text = (f"{record.name} = " if record.name else "") + f"{record.title}({record.call})"
+        if record.attrs:
+            text += f" {record.attrs}"
+        text += f" → {_format_tensor_type(record.shape, record.dtype)}"
+        if record.scope:
+            qualname, class_name = record.scope[-1]
+            text += f"   [{qualname}: {class_name}]" if qualname else f"   [{class_name}]"
+    elif record.kind == "const":
+        text = f"constant {record.title}"
+    else:
+        text = (f"{record.name}: " if record.name else "") + \
+            f"{record.title} {_format_tensor_type(record.shape, record.dtype)}"
+    if record.value is not None:
+        text += f" value {record.value}"
+    if record.grad is not None:
+        text += f" grad {record.grad}" + ("  <-- NOT FINITE" if record.grad_bad else "")
+    return text
+
+
+def graph_str(root: Tensor, params: Any = None) -> str:
+    """The graph behind `root` as an indented text tree, root first, each op's inputs below it.
+
+    An op with one input continues the column below it, so a chain stays flat; a node used again is
+    printed once and then referred to by its number (`see [3]`). No Graphviz needed.
+    """
+    records, root_key = _snapshot(root, params, None)
+    consumers: dict[str, int] = {}
+    for record in records.values():
+        for edge in record.inputs:
+            consumers[edge.key] = consumers.get(edge.key, 0) + 1
+    numbers: dict[str, int] = {}
+    lines = []
+    # (key, text before this node's line, prefix its own inputs continue from)
+    stack = [(root_key, "", "")]
+    while stack:
+        key, lead, prefix = stack.pop()
+        record = records[key]
+        if key in numbers:
+            lines.append(f"{lead}see [{numbers[key]}] {record.title}")
+            continue
+        tag = ""
+        if record.kind == "op" and consumers.get(key, 0) > 1:
+            numbers[key] = len(numbers) + 1
+            tag = f"[{numbers[key]}] "
+        lines.append(lead + tag + _text_line(record) + ("   <- root" if key == root_key else ""))
+        if len(prefix) > 4 * _MAX_INDENT:  # stop the indentation growing without bound
+            prefix = "… " + prefix[-4 * (_MAX_INDENT - 1):]
+        inputs = record.inputs
+        if len(inputs) == 1:
+            stack.append((inputs[0].key, prefix, prefix))
+            continue
+        for position in range(len(inputs) - 1, -1, -1):
+            last = position == len(inputs) - 1
+            stack.append((inputs[position].key, prefix + ("└── " if last else "├── "),
+                          prefix + ("    " if last else "│   ")))
+    return "\n".join(lines)
+
+
+def print_graph(root: Tensor, params: Any = None, file: TextIO | None = None) -> None:
+    """Print the graph behind `root` as an indented text tree (see `graph_str`); shapes in, text out."""
+    print(graph_str(root, params), file=file if file is not None else sys.stdout)
+
+
+__all__ = ["Graph", "GraphvizNotInstalled", "draw_graph", "graph_str", "print_graph"]
