@@ -26,7 +26,8 @@ def _as_index(container: Module, index: Any) -> int:
 class Sequential(Module):
     """Modules applied in order: `Sequential(conv, relu, ...)` or `Sequential(OrderedDict(name=module))`.
 
-    Supports `seq[i]`, `seq[a:b]` (a new Sequential of the same modules), `len`, iteration and `append`.
+    Supports `seq[i]`, `seq[i] = module`, `seq[a:b]` (a new Sequential of the same modules), `len`, iteration
+    and `append`.
     """
 
     def __init__(self, *modules: Module) -> None:
@@ -47,6 +48,9 @@ class Sequential(Module):
         if isinstance(index, slice):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
         return list(self._modules.values())[_as_index(self, index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        setattr(self, list(self._modules)[_as_index(self, index)], module)
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..ops import activation as _activation
 from ..ops.matmul import linear
 from ..ops.movement import pad
+from ..ops.pool import avg_pool2d, max_pool2d
 from ..tensor import Tensor
 
 
@@ -46,4 +47,6 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     return _activation.LogSoftmax.apply(input, dim=_softmax_dim(input.ndim) if dim is None else dim)
 
 
-__all__ = ["leaky_relu", "linear", "log_softmax", "pad", "relu", "sigmoid", "softmax", "tanh"]
+__all__ = [
+    "avg_pool2d", "leaky_relu", "linear", "log_softmax", "max_pool2d", "pad", "relu", "sigmoid", "softmax", "tanh",
+]

@@ -1,0 +1,280 @@
+"""nn: Module registration and state, containers, the call scope, layers against NumPy and torch."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_cnn as tc
+from tinygrad_cnn import Tensor, nn
+from tinygrad_cnn.autograd import grad_mode
+
+
+class Net(nn.Module):
+    def __init__(self, dtype=None):
+        super().__init__()
+        self.features = nn.Sequential(nn.Linear(4, 3, dtype=dtype), nn.ReLU(), nn.BatchNorm1d(3, dtype=dtype))
+        self.head = nn.Linear(3, 2, bias=False, dtype=dtype)
+        self.scale = 2.0  # a plain attribute, not registered
+
+    def forward(self, x):
+        return self.head(self.features(x)) * self.scale
+
+
+# ----- registration and walking -------------------------------------------------------------------
+def test_attribute_assignment_registers_parameters_modules_and_buffers_in_order():
+    net = Net()
+    assert [name for name, _ in net.named_parameters()] == [
+        "features.0.weight", "features.0.bias", "features.2.weight", "features.2.bias", "head.weight"]
+    assert [name for name, _ in net.named_buffers()] == [
+        "features.2.running_mean", "features.2.running_var", "features.2.num_batches_tracked"]
+    assert [name for name, _ in net.named_children()] == ["features", "head"]
+    assert [name for name, _ in net.named_modules()] == [
+        "", "features", "features.0", "features.1", "features.2", "head"]
+    assert list(net.children()) == [net.features, net.head]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in net.parameters())
+    assert net.head.bias is None and "scale" not in dict(net.named_parameters())
+
+
+def test_shared_parameter_is_listed_once():
+    net = nn.Module()
+    net.a = nn.Linear(2, 2)
+    net.b = nn.Linear(2, 2)
+    net.b.weight = net.a.weight
+    assert len(list(net.parameters())) == 3
+
+
+def test_reassigning_and_deleting_attributes_updates_registration():
+    net = nn.Module()
+    net.layer = nn.Linear(2, 2)
+    net.layer = nn.Parameter(np.zeros(2))
+    assert [name for name, _ in net.named_parameters()] == ["layer"] and list(net.children()) == []
+    del net.layer
+    assert list(net.parameters()) == [] and not hasattr(net, "layer")
+
+
+def test_assigning_a_plain_tensor_to_a_parameter_slot_raises_type_error():
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="parameter 'weight'"):
+        layer.weight = Tensor(np.zeros((2, 2)))
+
+
+def test_assigning_before_super_init_raises_clear_error():
+    class Broken(nn.Module):
+        def __init__(self):
+            self.layer = nn.Linear(2, 2)
+
+    with pytest.raises(RuntimeError, match="super"):
+        Broken()
+
+
+def test_parameter_is_a_tensor_that_requires_grad_by_default():
+    p = nn.Parameter(np.ones(3))
+    assert isinstance(p, Tensor) and p.requires_grad and p.is_leaf and p.dtype == np.float64
+    assert not nn.Parameter(np.ones(3), requires_grad=False).requires_grad
+
+
+def test_train_and_eval_set_every_submodule():
+    net = Net()
+    assert net.eval() is net and not any(m.training for m in net.modules())
+    net.train()
+    assert all(m.training for m in net.modules())
+
+
+def test_zero_grad_drops_or_zeroes_gradients():
+    net = Net(dtype=np.float64)
+    net(tc.randn(5, 4, dtype=np.float64)).sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.data.any() for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_to_double_converts_parameters_and_float_buffers_in_place_but_not_counters():
+    net = Net()
+    weight = net.head.weight
+    assert net.double() is net
+    assert all(p.dtype == np.float64 for p in net.parameters()) and net.head.weight is weight
+    assert net.features[2].running_mean.dtype == np.float64
+    assert net.features[2].num_batches_tracked.dtype == np.int64
+    assert all(p.dtype == np.float32 for p in net.float().parameters())
+    with pytest.raises(TypeError, match="int64"):
+        net.to(np.int64)
+
+
+# ----- state dicts --------------------------------------------------------------------------------
+def test_state_dict_round_trip_restores_every_value():
+    source, target = Net(), Net()
+    source.features[2].running_mean.data[:] = [1, 2, 3]
+    target.load_state_dict(source.state_dict())
+    for (name, a), (_, b) in zip(source.state_dict().items(), target.state_dict().items(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+    assert list(source.state_dict()) == [
+        "features.0.weight", "features.0.bias", "features.2.weight", "features.2.bias",
+        "features.2.running_mean", "features.2.running_var", "features.2.num_batches_tracked", "head.weight"]
+
+
+def test_load_state_dict_reports_every_problem_at_once_and_changes_nothing():
+    net = Net()
+    before = {k: v.data.copy() for k, v in net.state_dict().items()}
+    state = {k: v.data.copy() + 1 for k, v in Net().state_dict().items()}
+    del state["head.weight"]
+    state["extra.bias"] = np.zeros(2)
+    state["features.0.weight"] = np.zeros((5, 4))
+    with pytest.raises(RuntimeError) as error:
+        net.load_state_dict(state)
+    message = str(error.value)
+    assert "'head.weight'" in message and "'extra.bias'" in message
+    assert "features.0.weight" in message and "(5, 4)" in message and "(3, 4)" in message
+    for key, value in net.state_dict().items():
+        np.testing.assert_array_equal(value.data, before[key])
+
+
+def test_load_state_dict_not_strict_loads_the_matching_keys():
+    net = Net()
+    missing, unexpected = net.load_state_dict({"head.weight": np.ones((2, 3)), "other": np.ones(1)}, strict=False)
+    np.testing.assert_array_equal(net.head.weight.data, np.ones((2, 3), np.float32))
+    assert net.head.weight.dtype == np.float32
+    assert "features.0.weight" in missing and unexpected == ["other"]
+
+
+def test_load_state_dict_shape_mismatch_is_an_error_even_when_not_strict():
+    with pytest.raises(RuntimeError, match=r"head.weight.*\(3, 2\).*\(2, 3\)"):
+        Net().load_state_dict({"head.weight": np.ones((3, 2))}, strict=False)
+
+
+def test_non_persistent_buffers_are_not_in_state_dict():
+    module = nn.Module()
+    module.register_buffer("kept", tc.zeros(2))
+    module.register_buffer("scratch", tc.zeros(2), persistent=False)
+    assert list(module.state_dict()) == ["kept"] and len(list(module.buffers())) == 2
+
+
+# ----- call scope ---------------------------------------------------------------------------------
+def test_call_records_the_module_path_on_graph_nodes_and_restores_it():
+    net = Net()
+    out = net(tc.randn(5, 4))
+    assert out.grad_fn.scope == (("", "Net"),)  # the final * scale
+    matmul_node = out.grad_fn.parents[0]  # head's linear
+    assert matmul_node.scope == (("", "Net"), ("head", "Linear"))
+    assert grad_mode.scope == ()
+
+
+def test_call_scope_names_nested_sequential_members_and_is_restored_after_errors():
+    net = Net()
+    seen = []
+
+    class Spy(nn.Module):
+        def forward(self, x):
+            seen.append(grad_mode.scope)
+            raise ValueError("boom")
+
+    net.features[1] = Spy()
+    with pytest.raises(ValueError, match="boom"):
+        net(tc.randn(5, 4))
+    assert seen == [(("", "Net"), ("features", "Sequential"), ("features.1", "Spy"))]
+    assert grad_mode.scope == ()
+
+
+def test_module_called_outside_the_tree_uses_its_class_name():
+    outer, stray = nn.Sequential(nn.ReLU()), nn.Linear(2, 2)
+    seen = []
+
+    class Calls(nn.Module):
+        def forward(self, x):
+            out = stray(x)
+            seen.append(out.grad_fn.scope)
+            return out
+
+    outer.append(Calls())
+    outer(tc.randn(1, 2))
+    assert seen == [(("", "Sequential"), ("1", "Calls"), ("Linear", "Linear"))]
+
+
+# ----- repr ---------------------------------------------------------------------------------------
+def test_repr_is_nested_like_pytorch():
+    assert repr(Net()) == (
+        "Net(\n"
+        "  (features): Sequential(\n"
+        "    (0): Linear(in_features=4, out_features=3, bias=True)\n"
+        "    (1): ReLU()\n"
+        "    (2): BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+        "  )\n"
+        "  (head): Linear(in_features=3, out_features=2, bias=False)\n"
+        ")"
+    )
+
+
+# ----- containers ---------------------------------------------------------------------------------
+def test_sequential_indexing_slicing_len_and_iteration():
+    layers = [nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)]
+    seq = nn.Sequential(*layers)
+    assert len(seq) == 3 and list(seq) == layers and seq[-1] is layers[2]
+    assert isinstance(seq[1:], nn.Sequential) and list(seq[1:]) == layers[1:]
+    with pytest.raises(IndexError, match="index 3"):
+        seq[3]
+    x = tc.randn(4, 2)
+    np.testing.assert_allclose(seq(x).data, layers[2](layers[1](layers[0](x))).data)
+
+
+def test_sequential_from_ordered_dict_uses_the_names():
+    from collections import OrderedDict
+
+    seq = nn.Sequential(OrderedDict(conv=nn.Linear(2, 2), act=nn.ReLU()))
+    assert [name for name, _ in seq.named_children()] == ["conv", "act"]
+
+
+def test_module_list_registers_its_members():
+    net = nn.Module()
+    net.blocks = nn.ModuleList([nn.Linear(2, 2) for _ in range(2)])
+    net.blocks.append(nn.Linear(2, 1))
+    net.blocks.insert(0, nn.ReLU())
+    assert len(net.blocks) == 4 and isinstance(net.blocks[0], nn.ReLU)
+    assert len(list(net.parameters())) == 6
+    assert [n for n, _ in net.named_parameters()][:2] == ["blocks.1.weight", "blocks.1.bias"]
+
+
+# ----- layers -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_computes_x_w_transpose_plus_b_and_keeps_dtype(dtype):
+    layer = nn.Linear(3, 2, dtype=dtype)
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(dtype)
+    out = layer(Tensor(x))
+    assert out.dtype == dtype and layer.weight.dtype == dtype
+    np.testing.assert_allclose(out.data, x @ layer.weight.data.T + layer.bias.data, rtol=1e-6)
+
+
+@given(fan_in=st.integers(1, 40), fan_out=st.integers(1, 40))
+def test_linear_default_init_is_uniform_within_one_over_sqrt_fan_in(fan_in, fan_out):
+    layer = nn.Linear(fan_in, fan_out)
+    bound = 1 / math.sqrt(fan_in)
+    assert np.abs(layer.weight.data).max() <= bound and np.abs(layer.bias.data).max() <= bound
+
+
+def test_linear_input_of_the_wrong_width_names_the_layer_and_shapes():
+    net = nn.Sequential(nn.Linear(64, 10))
+    with pytest.raises(ValueError, match=r"0 \(Linear\(in_features=64.*\(\*, 64\).*\(8, 32\)"):
+        net(tc.randn(8, 32))
+
+
+@pytest.mark.parametrize("layer, function", [
+    (nn.ReLU(), lambda x: np.maximum(x, 0)),
+    (nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+    (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+    (nn.Tanh(), np.tanh),
+    (nn.Softmax(dim=1), lambda x: np.exp(x) / np.exp(x).sum(1, keepdims=True)),
+    (nn.Flatten(), lambda x: x.reshape(x.shape[0], -1)),
+])
+def test_activation_and_shape_layers_match_numpy(layer, function):
+    x = np.random.default_rng(1).normal(size=(2, 3, 2))
+    np.testing.assert_allclose(layer(Tensor(x)).data, function(x), rtol=1e-12)
+
+
+def test_pool_layers_default_stride_to_kernel_size():
+    x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+    np.testing.assert_array_equal(nn.MaxPool2d(2)(x).data, [[[[5, 7], [13, 15]]]])
+    np.testing.assert_array_equal(nn.AvgPool2d(2)(x).data, [[[[2.5, 4.5], [10.5, 12.5]]]])
+    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
