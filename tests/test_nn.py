@@ -194,6 +194,15 @@ def test_module_called_outside_the_tree_uses_its_class_name():
     assert seen == [(("", "Sequential"), ("1", "Calls"), ("Linear", "Linear"))]
 
 
+def test_a_deep_copy_records_its_own_module_names():
+    import copy
+
+    net = nn.Sequential(nn.Linear(2, 2))
+    net(tc.randn(1, 2))
+    twin = copy.deepcopy(net)
+    assert twin(tc.randn(1, 2)).grad_fn.scope == (("", "Sequential"), ("0", "Linear"))
+
+
 # ----- repr ---------------------------------------------------------------------------------------
 def test_repr_is_nested_like_pytorch():
     assert repr(Net()) == (

@@ -245,12 +245,6 @@ class BatchNorm1d(_BatchNorm):
             raise ValueError(f"{self._describe()}: expected input of shape (N, {self.num_features}) or "
                              f"(N, {self.num_features}, L), got {input.shape}")
 
-    def forward(self, input: Tensor) -> Tensor:
-        if input.ndim == 3:  # (N, C, L) normalises like (N, C, L, 1)
-            self._check_input(input)
-            return super().forward(input.unsqueeze(-1)).squeeze(-1)
-        return super().forward(input)
-
 
 class BatchNorm2d(_BatchNorm):
     """Batch normalisation over (N, C, H, W), per channel C."""

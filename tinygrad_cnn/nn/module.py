@@ -344,6 +344,12 @@ class Module:
         finally:
             grad_mode.scope, _active_names = previous_scope, previous_names
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The name cache is keyed by id(): a copy or an unpickled model must build its own.
+        state = self.__dict__.copy()
+        state.pop("_scope_names", None)
+        return state
+
     def _qualified_names(self) -> dict[int, str]:
         cache = self.__dict__.get("_scope_names")
         if cache is None or cache[0] != _structure_version[0]:
