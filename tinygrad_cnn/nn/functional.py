@@ -6,6 +6,7 @@ Everything here forwards to a registered op in `tinygrad_cnn.ops`; this file onl
 from __future__ import annotations
 
 from ..ops import activation as _activation
+from ..ops.conv import conv1d, conv2d
 from ..ops.matmul import linear
 from ..ops.movement import pad
 from ..ops.pool import avg_pool2d, max_pool2d
@@ -48,5 +49,6 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 
 __all__ = [
-    "avg_pool2d", "leaky_relu", "linear", "log_softmax", "max_pool2d", "pad", "relu", "sigmoid", "softmax", "tanh",
+    "avg_pool2d", "conv1d", "conv2d", "leaky_relu", "linear", "log_softmax", "max_pool2d", "pad", "relu",
+    "sigmoid", "softmax", "tanh",
 ]

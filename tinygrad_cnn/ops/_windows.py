@@ -1,0 +1,175 @@
+"""Sliding windows over the spatial dims of (N, C, *spatial) arrays, for any number of spatial dims.
+
+One description of a windowed op (`Windows`: kernel, stride, dilation, padding, output size) and the
+two moves every windowed op is made of: `unfold` (im2col: copy each window into columns) and `fold`
+(col2im: add columns back onto the input, the adjoint of `unfold`). Conv1d, conv2d and pooling share it.
+
+Padding is never materialised: for each kernel offset, `Windows.offsets` gives the output positions
+whose input position lies inside the input, so `unfold` copies straight from the input (and fills the
+rest) and `fold` adds straight into the input gradient, with no padded buffer to allocate and crop.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ._util import pair
+
+
+def _dim_offsets(size: int, out: int, k: int, stride: int, dilation: int, low: int) -> list:
+    """Per kernel index i of one dim: (out slice, input slice) of the positions inside the input."""
+    result = []
+    for i in range(k):
+        start = i * dilation - low  # input position of output 0 at this kernel index
+        first = max(0, -(start // stride) if start < 0 else 0)  # ceil(-start / stride), at least 0
+        last = min(out - 1, (size - 1 - start) // stride)
+        if last < first:
+            result.append((slice(0, 0), slice(0, 0)))
+            continue
+        begin = start + first * stride
+        result.append((slice(first, last + 1), slice(begin, begin + (last - first) * stride + 1, stride)))
+    return result
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Where the windows of a strided, dilated, padded sliding window fall, per spatial dim.
+
+    `padding` holds (before, after) per dim, so asymmetric ('same') padding is exact.
+    """
+
+    input_size: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]
+
+    @cached_property
+    def output_size(self) -> tuple[int, ...]:
+        return tuple((n + lo + hi - d * (k - 1) - 1) // s + 1 for n, k, s, d, (lo, hi) in
+                     zip(self.input_size, self.kernel, self.stride, self.dilation, self.padding))
+
+    @cached_property
+    def offsets(self) -> list[tuple[tuple[int, ...], tuple[slice, ...], tuple[slice, ...], bool]]:
+        """(kernel index, output slices, input slices, covers all outputs) for every kernel offset."""
+        per_dim = [_dim_offsets(n, o, k, s, d, lo) for n, o, k, s, d, (lo, _) in
+                   zip(self.input_size, self.output_size, self.kernel, self.stride, self.dilation, self.padding)]
+        result = []
+        for index in itertools.product(*(range(k) for k in self.kernel)):
+            pairs = [per_dim[dim][i] for dim, i in enumerate(index)]
+            out_slices = tuple(p[0] for p in pairs)
+            in_slices = tuple(p[1] for p in pairs)
+            full = all(s.stop - s.start == o for s, o in zip(out_slices, self.output_size))
+            result.append((index, out_slices, in_slices, full))
+        return result
+
+
+def resolve_padding(padding: Any, input_size: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
+                    dilation: tuple[int, ...], op: str) -> tuple[tuple[int, int], ...]:
+    """(before, after) per dim from an int, a tuple of ints, 'valid' or 'same'.
+
+    'same' gives output = ceil(input / stride) for any stride and dilation, the total padding split as
+    Keras/TensorFlow do: the odd pixel goes after (bottom/right). With stride 1 this is PyTorch's 'same'.
+    """
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            pads = []
+            for size, k, s, d in zip(input_size, kernel, stride, dilation):
+                out = -(-size // s)
+                total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise ValueError(f"{op}: padding must be an int, {n} ints, 'valid' or 'same', got {padding!r}")
+    values = pair(padding, "padding", op, n)
+    if any(p < 0 for p in values):
+        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    return tuple((p, p) for p in values)
+
+
+def make_windows(input_size: tuple[int, ...], kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
+                 op: str) -> Windows:
+    """Checked `Windows` for an input of spatial size `input_size`; stride/dilation as int or n ints.
+
+    Raises ValueError naming the values for a non-positive kernel, stride or dilation, and for an
+    input that, padded, is smaller than the (dilated) kernel.
+    """
+    n = len(kernel)
+    stride, dilation = pair(stride, "stride", op, n), pair(dilation, "dilation", op, n)
+    for name, values in (("kernel size", kernel), ("stride", stride), ("dilation", dilation)):
+        if any(v <= 0 for v in values):
+            raise ValueError(f"{op}: {name} must be positive, got {_fmt(values)}")
+    pads = resolve_padding(padding, input_size, kernel, stride, dilation, op)
+    padded = tuple(size + lo + hi for size, (lo, hi) in zip(input_size, pads))
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(p < e for p, e in zip(padded, extent)):
+        raise ValueError(f"{op}: input of size {_fmt(input_size)} (padded {_fmt(padded)}) is smaller than the "
+                         f"kernel size {_fmt(kernel)} (dilated {_fmt(extent)})")
+    return _cached_windows(tuple(input_size), tuple(kernel), stride, dilation, pads)
+
+
+def _fmt(values: tuple[int, ...]) -> str:
+    return "x".join(str(v) for v in values)
+
+
+_cache: dict[tuple, Windows] = {}
+
+
+def _cached_windows(*key: tuple) -> Windows:
+    # A training loop asks for the same few geometries over and over; their offsets are computed once.
+    windows = _cache.get(key)
+    if windows is None:
+        if len(_cache) > 256:
+            _cache.clear()
+        windows = _cache[key] = Windows(*key)
+    return windows
+
+
+def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0) -> np.ndarray:
+    """im2col, channel-major: (N, C, *S) -> (C, *K, N, *O), padded positions set to `fill`.
+
+    Column (c, k..., n, o...) holds x[n, c] at the input position of output o under kernel offset k.
+    Channels lead and the batch sits beside the output positions, so (C*K, N*O) is one matrix for a
+    single GEMM and (N, C*K, O) per-sample views need no copy.
+    """
+    channel_major = np.moveaxis(x, 1, 0)  # a view: (C, N, *S)
+    cols = np.empty((x.shape[1], *windows.kernel, x.shape[0], *windows.output_size), dtype=x.dtype)
+    for index, out_slices, in_slices, full in windows.offsets:
+        block = cols[(slice(None), *index)]  # (C, N, *O)
+        if not full:
+            _fill_outside(block, out_slices, windows.output_size, fill)
+        block[(slice(None), slice(None), *out_slices)] = channel_major[(slice(None), slice(None), *in_slices)]
+    return cols
+
+
+def _fill_outside(block: np.ndarray, out_slices: tuple[slice, ...], output_size: tuple[int, ...],
+                  fill: float) -> None:
+    """Set the strips of `block` (C, N, *O) outside `out_slices` (the padded positions) to `fill`."""
+    for dim, (inside, size) in enumerate(zip(out_slices, output_size)):
+        lead = (slice(None),) * (2 + dim)
+        if inside.stop <= inside.start:
+            block[lead] = fill
+            return
+        block[(*lead, slice(0, inside.start))] = fill
+        block[(*lead, slice(inside.stop, size))] = fill
+
+
+def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int) -> np.ndarray:
+    """col2im, the adjoint of `unfold`: (C, *K, N, *O) -> (N, C, *S), overlapping windows summed.
+
+    One strided add per kernel offset (never np.add.at); columns that fell on padding are dropped.
+    """
+    grad = np.zeros((batch, channels, *windows.input_size), dtype=cols.dtype)
+    channel_major = np.moveaxis(grad, 1, 0)  # a view: adds land in grad
+    for index, out_slices, in_slices, _ in windows.offsets:
+        if any(s.stop <= s.start for s in out_slices):
+            continue
+        channel_major[(slice(None), slice(None), *in_slices)] += cols[(slice(None), *index, slice(None), *out_slices)]
+    return grad

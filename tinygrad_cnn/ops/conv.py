@@ -1,0 +1,147 @@
+"""Convolution (cross-correlation, as PyTorch): conv1d and conv2d, both backed by one N-d Function.
+
+Forward and backward are windowed matrix products. `unfold` (im2col, `_windows.py`) lays the input
+out channel-major as cols (G, Cg*K, N*L): Cg = channels per group, K = kernel positions, L = output
+positions. Then, per group,
+    forward:        out[n]  = W @ cols[:, n]           one batched GEMM, written straight into NC*O order
+    weight grad:    dW      = dY @ cols.T              one GEMM over all N*L positions, reusing cols
+    input grad:     dcols   = W.T @ dY                 one GEMM, then `fold` adds the K shifted slices
+with dY the output gradient transposed once to (G, Og, N*L).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import random_array
+from ._windows import Windows, fold, make_windows, unfold
+from .registry import Sample, register
+
+
+def _check(x: np.ndarray, weight: np.ndarray, bias: Any, groups: Any, op: str) -> None:
+    """ValueError/TypeError naming the values for inputs that do not make a convolution."""
+    spatial = weight.ndim - 2
+    if x.ndim != weight.ndim:
+        raise ValueError(f"{op}: expected a {spatial + 2}-D input (N, C, {_dims_name(spatial)}) for a "
+                         f"{weight.ndim}-D weight, got input of shape {x.shape}")
+    if x.dtype.kind != "f" or x.dtype != weight.dtype or (bias is not None and np.asarray(bias).dtype != x.dtype):
+        bias_dtype = "" if bias is None else f", bias {np.asarray(bias).dtype}"
+        raise TypeError(f"{op}: input, weight and bias must share one float dtype, got input {x.dtype}, "
+                        f"weight {weight.dtype}{bias_dtype}")
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups <= 0:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    channels, out_channels = x.shape[1], weight.shape[0]
+    if channels % groups or out_channels % groups:
+        raise ValueError(f"{op}: input channels ({channels}) and output channels ({out_channels}) must both be "
+                         f"divisible by groups ({groups})")
+    if weight.shape[1] * groups != channels:
+        raise ValueError(f"{op}: input has {channels} channels but weight expects {weight.shape[1] * groups} "
+                         f"(weight shape {weight.shape}, groups={groups})")
+    if bias is not None and np.shape(bias) != (out_channels,):
+        raise ValueError(f"{op}: bias has shape {np.shape(bias)}, expected ({out_channels},) "
+                         f"(weight shape {weight.shape})")
+
+
+def _dims_name(spatial: int) -> str:
+    return {1: "L", 2: "H, W"}.get(spatial, ", ".join(f"D{i}" for i in range(spatial)))
+
+
+def _conv_samples(rng: np.random.Generator):
+    def case(x_shape, w_shape, bias=True, note="", **attrs):
+        bias_array = random_array(rng, w_shape[0]) if bias else None
+        return Sample((random_array(rng, *x_shape), random_array(rng, *w_shape), bias_array), attrs, note=note)
+
+    yield case((2, 3, 5, 5), (4, 3, 3, 3), note="2d, no padding")
+    yield case((2, 2, 6, 5), (3, 2, 3, 2), bias=False, stride=2, padding=1, note="2d stride 2, padding 1, no bias")
+    yield case((1, 2, 6, 7), (2, 2, 2, 3), stride=(2, 1), padding=(1, 2), note="2d pairs of stride and padding")
+    yield case((1, 2, 7, 6), (2, 2, 3, 3), dilation=2, padding=2, note="2d dilation 2")
+    yield case((2, 4, 5, 5), (6, 2, 3, 3), groups=2, padding=1, note="2d groups 2")
+    yield case((1, 3, 5, 5), (3, 1, 3, 3), groups=3, bias=False, note="2d depthwise")
+    yield case((1, 2, 6, 5), (3, 2, 2, 3), padding="same", note="2d 'same', even kernel (asymmetric padding)")
+    yield case((1, 2, 7, 6), (2, 2, 3, 3), stride=2, dilation=(1, 2), padding="same", note="2d 'same', stride 2")
+    yield case((1, 2, 4, 4), (2, 2, 3, 3), padding="valid", note="2d 'valid'")
+    yield case((2, 3, 9), (4, 3, 3), note="1d")
+    yield case((2, 4, 10), (2, 2, 4), stride=3, padding=2, dilation=2, groups=2, note="1d stride, dilation, groups")
+    yield case((1, 2, 7), (3, 2, 4), bias=False, stride=2, padding="same", note="1d 'same', stride 2")
+
+
+@register("conv", samples=_conv_samples)
+class ConvNd(Function):
+    """N-d convolution: x (N, C, *S), weight (O, C/groups, *K), bias (O,) or None -> (N, O, *S_out)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        op = f"conv{weight.ndim - 2}d"
+        _check(x, weight, bias, groups, op)
+        windows = make_windows(x.shape[2:], weight.shape[2:], stride, padding, dilation, op)
+        batch, out_channels = x.shape[0], weight.shape[0]
+        positions = int(np.prod(windows.output_size))
+        cols = unfold(x, windows).reshape(groups, -1, batch * positions)  # (G, Cg*K, N*L)
+        kernels = weight.reshape(groups, out_channels // groups, -1)  # (G, Og, Cg*K)
+        # Per sample and group: (Og, Cg*K) @ (Cg*K, L); the strided per-sample views of cols are BLAS-ready.
+        per_sample = cols.reshape(groups, -1, batch, positions).transpose(2, 0, 1, 3)
+        out = np.matmul(kernels if groups > 1 else kernels[0], per_sample if groups > 1 else per_sample[:, 0])
+        out = out.reshape(batch, out_channels, *windows.output_size)
+        if bias is not None:
+            out += bias.reshape(-1, *(1,) * len(windows.output_size))
+        need_x, need_w, _ = ctx.needs_input_grad
+        if need_x or need_w:
+            ctx.windows, ctx.groups, ctx.input_shape = windows, groups, x.shape
+            # The weight itself (not a reshaped view): the engine's in-place check knows saved arrays by identity.
+            ctx.save_for_backward(cols if need_w else None, weight if need_x else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        cols, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        windows: Windows = ctx.windows
+        groups = ctx.groups
+        batch, out_channels = grad_output.shape[:2]
+        grad_b = grad_output.sum(axis=(0, *range(2, grad_output.ndim))) if need_b else None
+        grad_x = grad_w = None
+        if need_x or need_w:
+            # (G, Og, N*L): the output gradient with the batch beside the positions, as cols has it.
+            grad_rows = np.ascontiguousarray(
+                grad_output.reshape(batch, groups, out_channels // groups, -1).transpose(1, 2, 0, 3)
+            ).reshape(groups, out_channels // groups, -1)
+            if need_w:
+                grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1)).reshape(out_channels, -1, *windows.kernel)
+            if need_x:
+                kernels = weight.reshape(groups, out_channels // groups, -1)
+                grad_cols = np.matmul(kernels.transpose(0, 2, 1), grad_rows)  # (G, Cg*K, N*L)
+                channels = ctx.input_shape[1]
+                grad_cols = grad_cols.reshape(channels, *windows.kernel, batch, *windows.output_size)
+                grad_x = fold(grad_cols, windows, batch, channels)
+        return grad_x, grad_w, grad_b
+
+
+def _convolve(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
+              groups: int, spatial: int) -> Tensor:
+    op = f"conv{spatial}d"
+    for name, value in (("input", x), ("weight", weight)):
+        if np.ndim(value.data if isinstance(value, Tensor) else value) != spatial + 2:
+            raise ValueError(f"{op}: expected a {spatial + 2}-D {name} "
+                             f"({'N, C' if name == 'input' else 'O, C/groups'}, {_dims_name(spatial)}), "
+                             f"got shape {np.shape(value.data if isinstance(value, Tensor) else value)}")
+    return ConvNd.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D convolution: x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,) -> (N, O, Ho, Wo).
+
+    stride/dilation: int or pair; padding: int, pair, 'valid' or 'same' (output = ceil(input/stride),
+    the odd pixel of padding at the bottom/right, as Keras). Ho = (H + pad - dilation*(kh-1) - 1)//stride + 1.
+    """
+    return _convolve(x, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D convolution: x (N, C, L), weight (O, C/groups, k), bias (O,) -> (N, O, Lo); options as conv2d."""
+    return _convolve(x, weight, bias, stride, padding, dilation, groups, 1)
