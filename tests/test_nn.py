@@ -287,3 +287,132 @@ def test_pool_layers_default_stride_to_kernel_size():
     np.testing.assert_array_equal(nn.MaxPool2d(2)(x).data, [[[[5, 7], [13, 15]]]])
     np.testing.assert_array_equal(nn.AvgPool2d(2)(x).data, [[[[2.5, 4.5], [10.5, 12.5]]]])
     assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+
+
+def test_conv_default_init_uses_fan_in_of_channels_per_group_times_kernel():
+    conv = nn.Conv2d(4, 6, 3, groups=2)
+    assert conv.weight.shape == (6, 2, 3, 3) and conv.weight.dtype == np.float32
+    bound = 1 / math.sqrt(2 * 9)
+    assert np.abs(conv.weight.data).max() <= bound and np.abs(conv.bias.data).max() <= bound
+    assert np.abs(conv.weight.data).max() > bound / 2  # drawn over the whole range, not a narrower one
+
+
+def test_conv_repr_and_argument_errors():
+    assert repr(nn.Conv2d(1, 8, 3, padding="same", bias=False)) == (
+        "Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=same, bias=False)")
+    assert repr(nn.Conv1d(2, 4, 5, stride=2, padding=1)) == "Conv1d(2, 4, kernel_size=(5,), stride=(2,), padding=(1,))"
+    with pytest.raises(ValueError, match=r"in_channels \(3\).*groups \(2\)"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="'full'"):
+        nn.Conv2d(3, 4, 3, padding="full")
+    with pytest.raises(ValueError, match="'reflect'"):
+        nn.Conv2d(3, 4, 3, padding_mode="reflect")
+
+
+def test_a_batch_that_does_not_fit_the_first_conv_names_the_layer_and_shapes():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU())
+    with pytest.raises(ValueError, match=r"0 \(Conv2d\(1, 4.*\(N, C, H, W\) with C=1, got \(2, 3, 8, 8\)"):
+        net(tc.randn(2, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"got \(8, 8\)"):
+        net(tc.randn(8, 8))
+
+
+def test_conv_same_padding_keeps_the_size_and_valid_shrinks_it():
+    x = tc.randn(2, 3, 7, 7)
+    assert nn.Conv2d(3, 4, 3, padding="same")(x).shape == (2, 4, 7, 7)
+    assert nn.Conv2d(3, 4, 3, padding="valid")(x).shape == (2, 4, 5, 5)
+    assert nn.Conv2d(3, 4, 3, stride=2, padding="same")(x).shape == (2, 4, 4, 4)
+    assert nn.Conv1d(3, 4, 3, padding="same")(tc.randn(2, 3, 9)).shape == (2, 4, 9)
+
+
+# ----- batch norm ---------------------------------------------------------------------------------
+def test_batchnorm_training_normalises_and_updates_running_statistics():
+    bn = nn.BatchNorm2d(3, momentum=0.2, dtype=np.float64)
+    x = np.random.default_rng(0).normal(2.0, 3.0, size=(4, 3, 2, 2))
+    out = bn(Tensor(x)).data
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, rtol=1e-4)
+    np.testing.assert_allclose(bn.running_mean.data, 0.2 * x.mean(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.data, 0.8 + 0.2 * x.var(axis=(0, 2, 3), ddof=1), rtol=1e-12)
+    assert bn.num_batches_tracked.item() == 1
+    bn.eval()
+    expected = (x - bn.running_mean.data[:, None, None]) / np.sqrt(bn.running_var.data[:, None, None] + 1e-5)
+    np.testing.assert_allclose(bn(Tensor(x)).data, expected, rtol=1e-12)
+    assert bn.num_batches_tracked.item() == 1
+
+
+def test_batchnorm_momentum_none_keeps_a_cumulative_average():
+    bn = nn.BatchNorm1d(2, momentum=None, dtype=np.float64)
+    batches = [np.random.default_rng(i).normal(i, 1.0, size=(5, 2)) for i in range(3)]
+    for batch in batches:
+        bn(Tensor(batch))
+    np.testing.assert_allclose(bn.running_mean.data, np.mean([b.mean(0) for b in batches], axis=0), rtol=1e-12)
+
+
+def test_batchnorm_without_running_stats_or_affine_uses_batch_statistics_in_eval_too():
+    bn = nn.BatchNorm1d(2, affine=False, track_running_stats=False, dtype=np.float64).eval()
+    assert list(bn.parameters()) == [] and list(bn.state_dict()) == []
+    x = np.random.default_rng(1).normal(size=(6, 2))
+    np.testing.assert_allclose(bn(Tensor(x)).data, (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5), rtol=1e-10)
+
+
+def test_batchnorm_in_training_with_one_value_per_channel_raises_pytorch_error():
+    bn = nn.BatchNorm1d(4)
+    with pytest.raises(ValueError, match=r"more than 1 value per channel when training.*\(1, 4\)"):
+        bn(tc.randn(1, 4))
+    bn.eval()
+    assert bn(tc.randn(1, 4)).shape == (1, 4)
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(3.*\(N, 3, H, W\), got \(2, 4, 5, 5\)"):
+        nn.BatchNorm2d(3)(tc.randn(2, 4, 5, 5))
+
+
+# ----- a whole CNN against torch ------------------------------------------------------------------
+def _small_cnn(module, backend):
+    """Give `module` the same layers from `backend` (our nn or torch.nn), so state dict names agree."""
+    module.features = backend.Sequential(
+        backend.Conv2d(1, 4, 3, padding=1), backend.BatchNorm2d(4), backend.ReLU(), backend.MaxPool2d(2),
+        backend.Conv2d(4, 6, 3, stride=1, padding="same", groups=2), backend.LeakyReLU(0.1),
+        backend.AvgPool2d(2),
+    )
+    module.classifier = backend.Sequential(backend.Flatten(), backend.Linear(6 * 2 * 2, 5), backend.Tanh())
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        _small_cnn(self, nn)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def test_small_cnn_matches_torch_forward_backward_and_state_dict_names():
+    torch = pytest.importorskip("torch", reason="torch is optional: compares a whole CNN with PyTorch")
+
+    class TorchCNN(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            _small_cnn(self, torch.nn)
+
+        forward = SmallCNN.forward
+
+    torch.manual_seed(0)
+    theirs = TorchCNN().double()
+    ours = SmallCNN().double()
+    state = {k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}
+    assert list(state) == list(ours.state_dict())
+    ours.load_state_dict(state)
+    x = np.random.default_rng(0).normal(size=(3, 1, 8, 8))
+    for _ in range(2):  # the second pass sees updated running statistics
+        out = ours(Tensor(x))
+        tout = theirs(torch.tensor(x))
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    for (name, p), (_, t) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+        np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+    for name, buffer in ours.named_buffers():
+        np.testing.assert_allclose(buffer.data, theirs.state_dict()[name].numpy(), rtol=1e-12, err_msg=name)
+    ours.eval()
+    theirs.eval()
+    np.testing.assert_allclose(ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
