@@ -416,3 +416,15 @@ def test_small_cnn_matches_torch_forward_backward_and_state_dict_names():
     ours.eval()
     theirs.eval()
     np.testing.assert_allclose(ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
+def test_dropout_layer_drops_and_rescales_in_training_and_is_identity_in_eval():
+    tc.manual_seed(0)
+    layer = nn.Dropout(0.25)
+    x = tc.ones(400, 50, dtype=np.float64)
+    out = layer(x).data
+    assert set(np.unique(out).tolist()) == {0.0, 1 / 0.75}
+    assert abs((out == 0).mean() - 0.25) < 0.01
+    assert layer.eval()(x) is x or np.array_equal(layer(x).data, x.data)
+    with pytest.raises(ValueError, match="1.5"):
+        nn.Dropout(1.5)

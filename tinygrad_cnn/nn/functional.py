@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from ..ops import activation as _activation
 from ..ops.conv import conv1d, conv2d
+from ..ops.dropout import dropout
 from ..ops.matmul import linear
 from ..ops.movement import pad
+from ..ops.norm import batch_norm
 from ..ops.pool import avg_pool2d, max_pool2d
 from ..tensor import Tensor
 
@@ -49,6 +51,6 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 
 __all__ = [
-    "avg_pool2d", "conv1d", "conv2d", "leaky_relu", "linear", "log_softmax", "max_pool2d", "pad", "relu",
-    "sigmoid", "softmax", "tanh",
+    "avg_pool2d", "batch_norm", "conv1d", "conv2d", "dropout", "leaky_relu", "linear", "log_softmax", "max_pool2d",
+    "pad", "relu", "sigmoid", "softmax", "tanh",
 ]
