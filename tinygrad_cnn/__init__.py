@@ -21,9 +21,9 @@ from .tensor import (  # isort: skip
     zeros,
     zeros_like,
 )
-from . import data, datasets, nn, ops, optim
+from . import data, datasets, nn, ops, optim, testing
 from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad
-from .debug import explain_backward, graph_stats
+from .debug import detect_anomaly, explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
 from .random import manual_seed
@@ -37,4 +37,5 @@ __all__ = [
     "is_grad_enabled", "load", "manual_seed", "nn", "no_grad", "ones", "ones_like", "ops", "optim", "rand",
     "randn", "save", "stack", "tensor", "zeros", "zeros_like",
     "draw_graph", "print_graph",
+    "detect_anomaly", "testing",
 ]

@@ -24,6 +24,7 @@ class _GradMode:
     scope: tuple = ()  # the nn.Module call path, set by Module.__call__, recorded on each node
     anomaly: bool = False  # set by detect_anomaly: record creation sites and check for NaN/inf
     hooks: list = []  # callables(ctx, output_array) run on each recorded node while anomaly is on
+    backward_check: Callable | None = None  # (node, grad_output, input_grads), run by backward while anomaly is on
 
 
 grad_mode = _GradMode()
@@ -241,6 +242,7 @@ def backward(
     leaf_grads: dict[Tensor, np.ndarray] = {}
     owned_leaves: set = set()
     ready = [root._ctx]
+    check = grad_mode.backward_check if grad_mode.anomaly else None  # decided once: no cost when off
     while ready:
         node = ready.pop()
         grad_output = grads.pop(node, None)
@@ -255,6 +257,8 @@ def backward(
                     f"backward of '{node.name}' returned {len(input_grads)} gradients for "
                     f"{len(node.parents)} inputs"
                 )
+            if check is not None:
+                check(node, grad_output, input_grads)
         else:  # nothing flowed into this node; still let its parents count it as done
             input_grads = (None,) * len(node.parents)
         for parent, needed, grad in zip(node.parents, node.needs_input_grad, input_grads, strict=True):

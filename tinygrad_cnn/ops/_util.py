@@ -66,7 +66,12 @@ def random_array(rng: np.random.Generator, *shape: int, low: float = -2.0, high:
 def away_from(rng: np.random.Generator, shape: tuple, points: tuple = (0.0,), margin: float = 0.1,
               low: float = -2.0, high: float = 2.0) -> np.ndarray:
     """A float64 sample array with no element within `margin` of any of `points` (a kink)."""
-    array = rng.uniform(low, high, size=shape)
+    return push_away(rng.uniform(low, high, size=shape), points, margin)
+
+
+def push_away(array: np.ndarray, points: tuple = (0.0,), margin: float = 0.1) -> np.ndarray:
+    """`array` (changed in place and returned) with each element within `margin` of one of `points`
+    moved to 2 * margin from it, on its own side: finite differences then never straddle the kink."""
     for point in points:
         close = np.abs(array - point) < margin
         array[close] = point + np.where(array[close] >= point, margin, -margin) * 2
