@@ -170,8 +170,13 @@ class MaxPool2d(Module):
 class AvgPool2d(Module):
     """Mean over windows (zero padding counted): (N, C, H, W) -> (N, C, H_out, W_out)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
+        if ceil_mode or not count_include_pad or divisor_override is not None:
+            raise ValueError(f"AvgPool2d: only PyTorch's defaults are supported (ceil_mode=False, count_include_pad="
+                             f"True, divisor_override=None), got ceil_mode={ceil_mode}, count_include_pad="
+                             f"{count_include_pad}, divisor_override={divisor_override}")
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding = padding
 
