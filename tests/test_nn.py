@@ -38,6 +38,14 @@ def test_attribute_assignment_registers_parameters_modules_and_buffers_in_order(
     assert net.head.bias is None and "scale" not in dict(net.named_parameters())
 
 
+def test_apply_visits_children_before_parents_and_can_reinitialise():
+    net, visited = Net(), []
+    net.apply(lambda m: visited.append(type(m).__name__))
+    assert visited == ["Linear", "ReLU", "BatchNorm1d", "Sequential", "Linear", "Net"]
+    net.apply(lambda m: nn.init.zeros_(m.weight) if isinstance(m, nn.Linear) else None)
+    assert not net.head.weight.data.any() and not net.features[0].weight.data.any()
+
+
 def test_shared_parameter_is_listed_once():
     net = nn.Module()
     net.a = nn.Linear(2, 2)

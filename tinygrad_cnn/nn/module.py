@@ -208,6 +208,13 @@ class Module:
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
+    def apply(self, fn: Any) -> Module:
+        """Call `fn(module)` on every descendant, children first, then on this module (custom init)."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
     # ----- modes and gradients ----------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout active, batch norm uses batch statistics) here and below."""
