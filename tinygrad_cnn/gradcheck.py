@@ -92,8 +92,7 @@ class InputReport:
                 lines.append("  no sampled element differs: the error hides in the others or is spread thinly "
                              "over many; rerun with fast_mode=False to compare every element")
         if self.mismatches:
-            lines.append(f"  {len(self.mismatches)} of {_count(self.checked, 'element')} differ (mismatch); "
-                         "worst first:")
+            lines.append(f"  mismatch at {len(self.mismatches)} of {_count(self.checked, 'element')}; worst first:")
             lines += _table(self.mismatches[:max_rows], ("analytic", "numeric", "abs error", "rel error"),
                             lambda r: (r.analytic, r.numeric, r.abs_error, r.rel_error))
         if self.kinks:
@@ -155,7 +154,8 @@ def float64_problem(fn: Callable, inputs: Sequence[Any]) -> Iterator[tuple[Calla
     restored afterwards (data, dtype and `.grad`), so running statistics are left untouched too."""
     if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
         raise TypeError(f"gradcheck: inputs must be a list or tuple of arguments, got {type(inputs).__name__}")
-    copies = [Tensor(x.data, requires_grad=x.requires_grad, dtype=float64)
+    # C order, so that an element can be perturbed through a flat view of the data.
+    copies = [Tensor(np.array(x.data, dtype=float64, order="C"), requires_grad=x.requires_grad)
               if isinstance(x, Tensor) and x.dtype.kind == "f" else x for x in inputs]
     targets = [(f"input {i}", x) for i, x in enumerate(copies) if isinstance(x, Tensor) and x.requires_grad]
     restore = []
@@ -189,9 +189,17 @@ def float_outputs(out: Any) -> list[Tensor]:
     return floats
 
 
-def project(outs: list[Tensor], directions: list[np.ndarray]) -> float:
-    """<v, f(x)>: the outputs projected on their random directions, a scalar to differentiate."""
-    return float(sum(np.vdot(o.data, v) for o, v in zip(outs, directions, strict=True)))
+def evaluate_outputs(call: Callable[[], Any]) -> list[np.ndarray]:
+    """fn's floating outputs as float64 copies, computed without recording (copies: an output may be a
+    view of an input that is perturbed next)."""
+    with no_grad():
+        return [np.array(o.data, dtype=float64) for o in float_outputs(call())]
+
+
+def projected_difference(first: list[np.ndarray], second: list[np.ndarray], directions: list[np.ndarray]) -> float:
+    """<v, f1 - f2>, differencing element by element before projecting: projecting first would lose a
+    small change of one output to round-off in the sum over large others."""
+    return float(sum(np.vdot(v, a - b) for a, b, v in zip(first, second, directions, strict=True)))
 
 
 def backward_projection(outs: list[Tensor], directions: list[np.ndarray]) -> None:
@@ -239,18 +247,13 @@ def check_gradients(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol
         backward_projection(outs, directions)
         analytic = [np.zeros(t.shape) if t.grad is None else np.array(t.grad.data, dtype=float64)
                     for _, t in targets]
-        recorded = project(outs, directions)
-
-        def evaluate() -> float:
-            with no_grad():
-                return project(float_outputs(call()), directions)
-
-        base = evaluate()
+        recorded = [np.array(o.data, dtype=float64) for o in outs]
+        base = evaluate_outputs(call)
         notes = []
-        if abs(base - recorded) > 1e-12 * (1 + abs(base)):
-            raise RuntimeError(f"gradcheck: fn is not deterministic: two calls at the same inputs gave "
-                               f"{recorded!r} and {base!r} (projected on a random direction); put dropout "
-                               "in eval() mode or fix its randomness")
+        drift = max(float(np.max(np.abs(a - b), initial=0)) for a, b in zip(base, recorded, strict=True))
+        if not drift <= 1e-12 * (1 + max(float(np.max(np.abs(a), initial=0)) for a in base)):
+            raise RuntimeError(f"gradcheck: fn is not deterministic: two calls at the same inputs differ by up to "
+                               f"{drift:.3g}; put dropout in eval() mode or fix its randomness")
         if any(o.dtype != float64 for o in outs):
             notes.append("note: fn's output is not float64 for float64 inputs, so finite differences are "
                          "imprecise; cast inside fn is likely")
@@ -261,7 +264,7 @@ def check_gradients(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol
             mask = input_masks.get(label)
             mask = None if mask is None or mask is False else np.broadcast_to(np.asarray(mask, bool), tensor.shape)
             fast = fast_mode if fast_mode is not None else tensor.data.size > fast_threshold
-            checker = _Checker(evaluate, tensor, grad, base, eps, atol, rtol)
+            checker = _Checker(call, directions, tensor, grad, base, eps, atol, rtol)
             if fast:
                 report = InputReport(label, tensor.shape, f"random direction, seed={seed}", allow_kinks=allow_kinks)
                 report.directional = checker.directional(np.random.default_rng([seed, position]))
@@ -286,10 +289,16 @@ def check_gradients(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol
 class _Checker:
     """Finite differences for one float64 target tensor, perturbed in place and restored."""
 
-    def __init__(self, evaluate: Callable[[], float], tensor: Tensor, analytic: np.ndarray, base: float,
-                 eps: float, atol: float, rtol: float):
-        self.evaluate, self.tensor, self.analytic, self.base = evaluate, tensor, analytic, base
+    def __init__(self, call: Callable[[], Any], directions: list[np.ndarray], tensor: Tensor, analytic: np.ndarray,
+                 base: list[np.ndarray], eps: float, atol: float, rtol: float):
+        self.call, self.directions, self.tensor, self.analytic, self.base = call, directions, tensor, analytic, base
         self.eps, self.atol, self.rtol = eps, atol, rtol
+
+    def evaluate(self) -> list[np.ndarray]:
+        return evaluate_outputs(self.call)
+
+    def difference(self, first: list[np.ndarray], second: list[np.ndarray]) -> float:
+        return projected_difference(first, second, self.directions)
 
     def close(self, analytic: Any, numeric: Any) -> Any:
         # Written as <= so that NaN on either side counts as a failure.
@@ -309,12 +318,13 @@ class _Checker:
             minus = self.evaluate()
         finally:
             data[...] = original
-        return float(np.vdot(self.analytic, direction)), (plus - minus) / (2 * step)
+        return float(np.vdot(self.analytic, direction)), self.difference(plus, minus) / (2 * step)
 
     def _differences(self, flat: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each flat index: <v,f> at x + h e_i and x - h e_i, and the exact steps taken upwards and down."""
+        """For each flat index, <v, f(x + h e_i) - f(x)> and <v, f(x) - f(x - h e_i)>, and the exact steps
+        taken upwards and downwards."""
         values = self.tensor.data.reshape(-1)  # a view: the tensor's data is C-contiguous float64
-        plus, minus = np.empty(len(flat)), np.empty(len(flat))
+        rise, fall = np.empty(len(flat)), np.empty(len(flat))
         up_steps, down_steps = np.empty(len(flat)), np.empty(len(flat))
         for k, i in enumerate(flat):
             original = values[i]
@@ -322,14 +332,15 @@ class _Checker:
             up, down = original + step, original - step
             try:
                 values[i] = up
-                plus[k] = self.evaluate()
+                plus = self.evaluate()
                 values[i] = down
-                minus[k] = self.evaluate()
+                minus = self.evaluate()
             finally:
                 values[i] = original
+            rise[k], fall[k] = self.difference(plus, self.base), self.difference(self.base, minus)
             # The representable steps, not the intended ones: this keeps large |x| exact.
             up_steps[k], down_steps[k] = up - original, original - down
-        return plus, minus, np.stack([up_steps, down_steps])
+        return rise, fall, np.stack([up_steps, down_steps])
 
     def _between(self, value: float, left: float, right: float) -> bool:
         tol = self.atol + self.rtol * max(abs(left), abs(right))
@@ -338,8 +349,8 @@ class _Checker:
     def per_element(self, flat: np.ndarray, mask: np.ndarray | None, report: InputReport, full: bool) -> None:
         """Compare element by element at the flat indices; fill the report's rows and hints."""
         shape = self.tensor.shape
-        plus, minus, (up, down) = self._differences(flat, 1.0)
-        numeric = (plus - minus) / (up + down)
+        rise, fall, (up, down) = self._differences(flat, 1.0)
+        numeric = (rise + fall) / (up + down)
         analytic = self.analytic.reshape(-1)[flat]
         failing = ~self.close(analytic, numeric)
         report.checked = len(flat)
@@ -347,15 +358,15 @@ class _Checker:
             return
         # One-sided differences at the failing elements: a kink has left and right derivatives that
         # differ by a jump that stays when the step shrinks (for a smooth function it shrinks with h).
-        left, right = (self.base - minus) / down, (plus - self.base) / up
+        left, right = fall / down, rise / up
         jump_tol = self.atol + self.rtol * np.maximum(np.abs(left), np.abs(right))
         suspects = np.flatnonzero(failing & ~(np.abs(right - left) <= jump_tol))
         kink = np.zeros(len(flat), bool)
         if mask is not None:
             kink |= failing & mask.reshape(-1)[flat]
         if len(suspects):
-            plus2, minus2, (up2, down2) = self._differences(flat[suspects], 0.1)
-            left2, right2 = (self.base - minus2) / down2, (plus2 - self.base) / up2
+            rise2, fall2, (up2, down2) = self._differences(flat[suspects], 0.1)
+            left2, right2 = fall2 / down2, rise2 / up2
             kink[suspects] |= np.abs(right2 - left2) >= 0.5 * np.abs(right[suspects] - left[suspects])
         indices = [tuple(int(i) for i in np.unravel_index(f, shape)) for f in flat]
         rows = [Row(indices[k], float(analytic[k]), float(numeric[k]), float(left[k]), float(right[k]))
@@ -433,8 +444,8 @@ def _describe_ratio(ratio: float, where: str) -> str:
     text = f"analytic = {sign}{factor} x numeric {where}: "
     if factor == "1":
         return text + "the sign is flipped (a subtraction reversed, or a minus sign lost)"
-    cause = {"2": "a factor of 2 counted twice (e.g. the gradient of x*x added for both uses and doubled again)",
-             "1/2": "a factor of 2 missing (e.g. d(x*x)/dx written as x)"}.get(
+    cause = {"2": "the gradient is twice too large (a factor of 2 applied twice, or one path counted twice)",
+             "1/2": "a factor of 2 missing (e.g. d(x*x)/dx written as x, or one of two paths dropped)"}.get(
         factor, "a constant factor is wrong (a missing 1/n of a mean, a scale or a chain-rule term)")
     return text + cause + (", and the sign is flipped" if ratio < 0 else "")
 
