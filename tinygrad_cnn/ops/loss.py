@@ -1,0 +1,405 @@
+"""Losses: cross_entropy, nll_loss, binary_cross_entropy(_with_logits), mse_loss, as PyTorch defines them.
+
+Each is one Function whose forward computes the per-element loss and its reduction ('mean', 'sum'
+or 'none') and whose backward is the closed form (cross-entropy's is softmax minus target). Class
+weights are constants, as in PyTorch. Every loss is finite for any finite input.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import random_array, unbroadcast
+from .activation import stable_sigmoid
+from .registry import Sample, register
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(loss: np.ndarray, reduction: str, denominator: Any = None) -> np.ndarray:
+    """The per-element loss reduced; 'mean' divides by `denominator` (default: the element count)."""
+    if reduction == "none":
+        return loss
+    total = loss.sum(dtype=loss.dtype)
+    if reduction == "sum":
+        return np.asarray(total)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an empty mean is NaN, as PyTorch
+        return np.asarray(total / (loss.size if denominator is None else denominator))
+
+
+def _unreduce(grad_output: np.ndarray, reduction: str, denominator: Any = None, size: int = 1) -> np.ndarray:
+    """The gradient of each element's loss (broadcastable to the per-element loss) from the reduced one."""
+    if reduction != "mean":
+        return grad_output
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return grad_output / (size if denominator is None else denominator)
+
+
+def _per_class(values: np.ndarray, ndim: int) -> np.ndarray:
+    """A (C,) vector shaped to broadcast against (N, C, d1, ...)."""
+    return values.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.ndarray | None,
+                   ignore_index: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class-index targets checked against input (N, C, d...): the indices as (N, 1, d...) (ignored ones
+    set to 0), and per target element the valid mask and its weight (weight[y], 0 where ignored)."""
+    expected = input_shape[:1] + input_shape[2:]
+    if target.shape != expected:
+        raise ValueError(f"{op}: expected class-index target of shape {expected} for input of shape "
+                         f"{input_shape}, got {target.shape}")
+    classes = input_shape[1]
+    valid = target != ignore_index
+    bad = valid & ((target < 0) | (target >= classes))
+    if bad.any():
+        raise ValueError(f"{op}: target labels {np.unique(target[bad])[:10].tolist()} are out of range for "
+                         f"{classes} classes (expected 0 <= label < {classes}, or ignore_index={ignore_index})")
+    index = np.where(valid, target, 0)
+    target_weight = valid.astype(dtype) if weight is None else np.where(valid, weight[index], 0).astype(dtype)
+    return np.expand_dims(index, 1), valid, target_weight
+
+
+def _weight_array(op: str, weight: np.ndarray | None, classes: int, dtype: np.dtype) -> np.ndarray | None:
+    if weight is None:
+        return None
+    if np.shape(weight) != (classes,):
+        raise ValueError(f"{op}: weight should have shape ({classes},) for {classes} classes, got {np.shape(weight)}")
+    return np.asarray(weight).astype(dtype, copy=False)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    """log_softmax over axis 1, from x - max so that no exponential overflows."""
+    shifted = x - x.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _batched(x: np.ndarray, target: np.ndarray, op: str) -> tuple[np.ndarray, np.ndarray]:
+    """An unbatched (C,) input (with a () or (C,) target) as a batch of one, as PyTorch accepts."""
+    if x.ndim == 0:
+        raise ValueError(f"{op}: expected an input of shape (C,), (N, C) or (N, C, d1, ...), got a 0-d input")
+    if x.ndim == 1:
+        return x[None], target[None]
+    return x, target
+
+
+def _cross_entropy_samples(rng: np.random.Generator):
+    for shape in [(4, 3), (3, 4, 2, 2)]:
+        logits = random_array(rng, *shape)
+        labels = rng.integers(0, shape[1], size=shape[:1] + shape[2:])
+        for reduction in REDUCTIONS:
+            yield Sample((logits, labels, None), {"reduction": reduction}, note=f"{shape} labels {reduction}")
+        probs = rng.dirichlet(np.ones(shape[1]), size=shape[:1] + shape[2:])
+        probs = np.moveaxis(probs, -1, 1)
+        yield Sample((logits, probs, None), {"reduction": "mean"}, note=f"{shape} probabilities")
+    logits, labels = random_array(rng, 5, 4), np.array([0, 3, -100, 2, 1])
+    weight = rng.uniform(0.5, 2.0, 4)
+    yield Sample((logits, labels, weight), {"label_smoothing": 0.2}, requires_grad=(True, False, False),
+                 note="weight, ignore_index, smoothing")
+    yield Sample((logits, rng.dirichlet(np.ones(4), size=5), weight), {"label_smoothing": 0.1, "reduction": "sum"},
+                 requires_grad=(True, True, False), note="weighted soft targets, gradient to the target")
+    yield Sample((random_array(rng, 4), np.array(2), None), note="unbatched (C,)")
+
+
+@register("cross_entropy", samples=_cross_entropy_samples)
+class CrossEntropy(Function):
+    """-sum_c q_c * log_softmax(x)_c over the class axis 1, with q the (smoothed, weighted) target."""
+
+    @staticmethod
+    def forward(ctx, logits, target, weight=None, reduction="mean", label_smoothing=0.0, ignore_index=-100):
+        _check_reduction("cross_entropy", reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+        unbatched = logits.ndim == 1
+        logits, target = _batched(logits, np.asarray(target), "cross_entropy")
+        classes, ndim, dtype = logits.shape[1], logits.ndim, logits.dtype
+        weight = _weight_array("cross_entropy", weight, classes, dtype)
+        log_probs = _log_softmax(logits)
+        smoothing = label_smoothing / classes
+        if target.dtype.kind == "f":
+            if target.shape != logits.shape:
+                raise ValueError(f"cross_entropy: probability target of shape {target.shape} does not match the "
+                                 f"input shape {logits.shape}")
+            # Soft targets: q = weight * ((1 - eps) * t + eps / C); 'mean' divides by the element count.
+            q = target.astype(dtype, copy=False) * (1 - label_smoothing) + smoothing
+            if weight is not None:
+                q *= _per_class(weight, ndim)
+            loss = -(q * log_probs).sum(axis=1)
+            ctx.soft = (q, weight)
+            denominator = None
+        else:
+            if target.dtype.kind not in "iu":
+                raise TypeError(f"cross_entropy: target must hold int64 class indices or float probabilities, "
+                                f"got dtype {target.dtype}")
+            index, valid, target_weight = _class_targets("cross_entropy", logits.shape, target, weight,
+                                                         ignore_index, dtype)
+            loss = -(1 - label_smoothing) * target_weight * np.take_along_axis(log_probs, index, axis=1)[:, 0]
+            if label_smoothing:
+                weighted = log_probs if weight is None else log_probs * _per_class(weight, ndim)
+                loss -= smoothing * valid * weighted.sum(axis=1)
+            ctx.hard = (index, valid, target_weight, weight)
+            denominator = target_weight.sum()  # PyTorch's weighted mean: sum of the targets' weights
+        ctx.log_probs, ctx.label_smoothing, ctx.unbatched = log_probs, label_smoothing, unbatched
+        ctx.reduction, ctx.denominator = reduction, denominator
+        out = _reduce(loss, reduction, denominator)
+        return out[0] if unbatched and reduction == "none" else out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        log_probs, smoothing = ctx.log_probs, ctx.label_smoothing
+        if ctx.unbatched and ctx.reduction == "none":
+            grad_output = grad_output[None]
+        grad_loss = _unreduce(grad_output, ctx.reduction, ctx.denominator, log_probs.size // log_probs.shape[1])
+        if grad_loss.ndim:  # reduction='none': one gradient per (N, d...) element, broadcast over classes
+            grad_loss = np.expand_dims(grad_loss, 1)
+        probs = np.exp(log_probs)
+        grad_target = None
+        if hasattr(ctx, "soft"):
+            q, weight = ctx.soft
+            # d/dx of -sum_c q_c log_softmax(x)_c = softmax(x) * sum_c q_c - q
+            grad_logits = (probs * q.sum(axis=1, keepdims=True) - q) * grad_loss
+            if ctx.needs_input_grad[1]:
+                grad_target = -(1 - smoothing) * log_probs * grad_loss
+                if weight is not None:
+                    grad_target *= _per_class(weight, log_probs.ndim)
+        else:
+            index, valid, target_weight, weight = ctx.hard
+            classes = log_probs.shape[1]
+            smooth_total = (classes if weight is None else weight.sum()) * (smoothing / classes)
+            total = np.expand_dims((1 - smoothing) * target_weight + smooth_total * valid, 1)
+            grad_logits = probs * total
+            picked = np.take_along_axis(grad_logits, index, axis=1)
+            np.put_along_axis(grad_logits, index, picked - (1 - smoothing) * np.expand_dims(target_weight, 1), axis=1)
+            if smoothing:
+                per_class = np.ones(classes, log_probs.dtype) if weight is None else weight
+                grad_logits -= (smoothing / classes) * _per_class(per_class, log_probs.ndim) * \
+                    np.expand_dims(valid, 1)
+            grad_logits *= grad_loss
+        if ctx.unbatched:
+            grad_logits = grad_logits[0]
+            grad_target = None if grad_target is None else grad_target[0]
+        return grad_logits, grad_target, None
+
+
+def _nll_samples(rng: np.random.Generator):
+    log_probs = np.log(rng.dirichlet(np.ones(4), size=5))
+    labels = rng.integers(0, 4, size=5)
+    for reduction in REDUCTIONS:
+        yield Sample((log_probs, labels, None), {"reduction": reduction}, note=f"(5, 4) {reduction}")
+    yield Sample((random_array(rng, 3, 4, 2), np.array([[0, 3], [-100, 1], [2, 2]]), rng.uniform(0.5, 2, 4)),
+                 requires_grad=(True, False, False), note="(N, C, d) with weight and ignore_index")
+
+
+@register("nll_loss", samples=_nll_samples)
+class NLLLoss(Function):
+    """-weight[y] * input[y] over the class axis 1, for log-probability input and class-index targets."""
+
+    @staticmethod
+    def forward(ctx, log_probs, target, weight=None, reduction="mean", ignore_index=-100):
+        _check_reduction("nll_loss", reduction)
+        unbatched = log_probs.ndim == 1
+        log_probs, target = _batched(log_probs, np.asarray(target), "nll_loss")
+        if target.dtype.kind not in "iu":
+            raise TypeError(f"nll_loss: target must hold int64 class indices, got dtype {target.dtype}")
+        weight = _weight_array("nll_loss", weight, log_probs.shape[1], log_probs.dtype)
+        index, _, target_weight = _class_targets("nll_loss", log_probs.shape, target, weight, ignore_index,
+                                                 log_probs.dtype)
+        loss = -target_weight * np.take_along_axis(log_probs, index, axis=1)[:, 0]
+        ctx.index, ctx.target_weight, ctx.input_shape, ctx.unbatched = index, target_weight, log_probs.shape, unbatched
+        ctx.reduction, ctx.denominator = reduction, target_weight.sum()
+        out = _reduce(loss, reduction, ctx.denominator)
+        return out[0] if unbatched and reduction == "none" else out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        if ctx.unbatched and ctx.reduction == "none":
+            grad_output = grad_output[None]
+        grad_loss = _unreduce(grad_output, ctx.reduction, ctx.denominator)
+        grad = np.zeros(ctx.input_shape, ctx.target_weight.dtype)
+        np.put_along_axis(grad, ctx.index, np.expand_dims(-ctx.target_weight * grad_loss, 1), axis=1)
+        return grad[0] if ctx.unbatched else grad, None, None
+
+
+def _same_shape(op: str, input: np.ndarray, target: np.ndarray) -> None:
+    if np.shape(target) != input.shape:
+        raise ValueError(f"{op}: target shape {np.shape(target)} must be the same as the input shape {input.shape}")
+
+
+def _binary_samples(rng: np.random.Generator, probabilities: bool):
+    for shape in [(6,), (3, 4)]:
+        x = rng.uniform(0.05, 0.95, size=shape) if probabilities else random_array(rng, *shape, low=-4, high=4)
+        for reduction in REDUCTIONS:
+            yield Sample((x, rng.uniform(0, 1, size=shape), None), {"reduction": reduction},
+                         note=f"{shape} {reduction}, gradient to both")
+    x = rng.uniform(0.05, 0.95, size=(3, 4)) if probabilities else random_array(rng, 3, 4)
+    yield Sample((x, rng.integers(0, 2, size=(3, 4)).astype(float), rng.uniform(0.5, 2, 4)),
+                 requires_grad=(True, False, False), note="hard targets, broadcast weight")
+
+
+@register("binary_cross_entropy", samples=lambda rng: _binary_samples(rng, probabilities=True))
+class BinaryCrossEntropy(Function):
+    """-weight * (y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100 as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, p, y, weight=None, reduction="mean"):
+        _check_reduction("binary_cross_entropy", reduction)
+        _same_shape("binary_cross_entropy", p, y)
+        if np.any((p < 0) | (p > 1)):
+            raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1, got values "
+                             f"in [{p.min()}, {p.max()}]")
+        y = np.asarray(y).astype(p.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            log_p, log_not_p = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        loss = -(y * log_p + (1 - y) * log_not_p)
+        if weight is not None:
+            weight = np.asarray(weight).astype(p.dtype, copy=False)
+            loss = loss * weight
+        ctx.save_for_backward(p, y, log_p, log_not_p, weight)
+        ctx.reduction = reduction
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        p, y, log_p, log_not_p, weight = ctx.saved_tensors
+        grad_loss = _unreduce(grad_output, ctx.reduction, size=p.size)
+        if weight is not None:
+            grad_loss = grad_loss * weight
+        need_p, need_y = ctx.needs_input_grad[:2]
+        # PyTorch's form: (p - y) / max(p (1 - p), 1e-12), finite at p = 0 and p = 1.
+        grad_p = grad_loss * (p - y) / np.maximum(p * (1 - p), 1e-12) if need_p else None
+        grad_y = grad_loss * (log_not_p - log_p) if need_y else None
+        return (None if grad_p is None else np.broadcast_to(grad_p, p.shape),
+                None if grad_y is None else np.broadcast_to(grad_y, p.shape), None)
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + e**x) without overflow."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+@register("binary_cross_entropy_with_logits", samples=lambda rng: _binary_samples(rng, probabilities=False))
+class BinaryCrossEntropyWithLogits(Function):
+    """-weight * (pos_weight * y * log(sigmoid(z)) + (1 - y) * log(1 - sigmoid(z))), from softplus: stable."""
+
+    @staticmethod
+    def forward(ctx, z, y, weight=None, reduction="mean", pos_weight=None):
+        _check_reduction("binary_cross_entropy_with_logits", reduction)
+        _same_shape("binary_cross_entropy_with_logits", z, y)
+        y = np.asarray(y).astype(z.dtype, copy=False)
+        # log(sigmoid(z)) = -softplus(-z) and log(1 - sigmoid(z)) = -softplus(z).
+        log_sig, log_not_sig = -_softplus(-z), -_softplus(z)
+        if pos_weight is not None:
+            pos_weight = np.asarray(pos_weight).astype(z.dtype, copy=False)
+        positive = y if pos_weight is None else y * pos_weight
+        loss = -(positive * log_sig + (1 - y) * log_not_sig)
+        if weight is not None:
+            weight = np.asarray(weight).astype(z.dtype, copy=False)
+            loss = loss * weight
+        ctx.save_for_backward(z, y, positive, log_sig, log_not_sig, weight)
+        ctx.reduction, ctx.pos_weight = reduction, pos_weight
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        z, y, positive, log_sig, log_not_sig, weight = ctx.saved_tensors
+        grad_loss = _unreduce(grad_output, ctx.reduction, size=z.size)
+        if weight is not None:
+            grad_loss = grad_loss * weight
+        need_z, need_y = ctx.needs_input_grad[:2]
+        # d/dz = (positive + 1 - y) * sigmoid(z) - positive: sigmoid(z) - y without pos_weight.
+        grad_z = grad_loss * ((positive + 1 - y) * stable_sigmoid(z) - positive) if need_z else None
+        grad_y = None
+        if need_y:
+            scaled_log_sig = log_sig if ctx.pos_weight is None else ctx.pos_weight * log_sig
+            grad_y = grad_loss * (log_not_sig - scaled_log_sig)
+        return (None if grad_z is None else np.broadcast_to(grad_z, z.shape),
+                None if grad_y is None else np.broadcast_to(grad_y, z.shape), None)
+
+
+def _mse_samples(rng: np.random.Generator):
+    for reduction in REDUCTIONS:
+        yield Sample((random_array(rng, 3, 4), random_array(rng, 3, 4)), {"reduction": reduction}, note=reduction)
+
+
+@register("mse_loss", samples=_mse_samples)
+class MSELoss(Function):
+    """(x - y) ** 2, reduced."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean"):
+        _check_reduction("mse_loss", reduction)
+        y = np.asarray(y)
+        if y.shape != x.shape:
+            np.broadcast_shapes(x.shape, y.shape)  # a clear ValueError where they do not broadcast
+            warnings.warn(f"mse_loss: target size {y.shape} differs from input size {x.shape}; they are broadcast, "
+                          "which is likely not what you want", UserWarning, stacklevel=4)
+        diff = x - y.astype(x.dtype, copy=False)
+        ctx.save_for_backward(diff)
+        ctx.shapes, ctx.reduction = (x.shape, y.shape), reduction
+        return _reduce(diff * diff, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (diff,) = ctx.saved_tensors
+        grad = 2 * diff * _unreduce(grad_output, ctx.reduction, size=diff.size)
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(grad, ctx.shapes[0]) if need_x else None,
+                unbroadcast(-grad, ctx.shapes[1]) if need_y else None)
+
+
+def cross_entropy(input: Tensor, target: Tensor | np.ndarray, weight: Tensor | None = None, *,
+                  ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy of logits over the class axis 1, as torch.nn.functional.cross_entropy.
+
+    input: (N, C), (N, C, d1, ...) or (C,); target: int64 class indices (N, d1, ...) (or ()), or class
+    probabilities of the input's shape; weight: (C,) per-class weights. Returns a scalar, or the
+    per-element loss (N, d1, ...) with reduction='none'.
+    """
+    return CrossEntropy.apply(input, target, weight, reduction=reduction, label_smoothing=label_smoothing,
+                              ignore_index=ignore_index)
+
+
+def nll_loss(input: Tensor, target: Tensor | np.ndarray, weight: Tensor | None = None, *, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities over the class axis 1, as torch.nn.functional.nll_loss.
+
+    input: (N, C), (N, C, d1, ...) or (C,); target: int64 class indices (N, d1, ...); weight: (C,).
+    """
+    return NLLLoss.apply(input, target, weight, reduction=reduction, ignore_index=ignore_index)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor | np.ndarray, weight: Tensor | None = None, *,
+                         reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities, each log clamped at -100 as PyTorch.
+
+    input: probabilities in [0, 1], any shape; target: the same shape; weight: broadcastable to it.
+    """
+    return BinaryCrossEntropy.apply(input, target, weight, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | np.ndarray, weight: Tensor | None = None, *,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """Binary cross-entropy of sigmoid(input), computed stably from the logits.
+
+    input: logits, any shape; target: the same shape; weight and pos_weight: broadcastable to it.
+    """
+    if isinstance(pos_weight, Tensor):
+        pos_weight = pos_weight.data  # a constant, as PyTorch's pos_weight gets no gradient here
+    return BinaryCrossEntropyWithLogits.apply(input, target, weight, reduction=reduction, pos_weight=pos_weight)
+
+
+def mse_loss(input: Tensor, target: Tensor | np.ndarray, *, reduction: str = "mean") -> Tensor:
+    """Squared error (input - target) ** 2, reduced; target of the input's shape (broadcast with a warning).
+
+    input, target: any shape -> a scalar, or the elementwise loss with reduction='none'.
+    """
+    return MSELoss.apply(input, target, reduction=reduction)
