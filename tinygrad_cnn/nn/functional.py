@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..ops import activation as _activation
 from ..ops.conv import conv1d, conv2d
 from ..ops.dropout import dropout
+from ..ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from ..ops.matmul import linear
 from ..ops.movement import pad
 from ..ops.norm import batch_norm
@@ -53,4 +54,5 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 __all__ = [
     "avg_pool2d", "batch_norm", "conv1d", "conv2d", "dropout", "leaky_relu", "linear", "log_softmax", "max_pool2d",
     "pad", "relu", "sigmoid", "softmax", "tanh",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss",
 ]
