@@ -318,6 +318,48 @@ def test_a_small_nn_model_is_clustered_by_module_and_named_from_named_parameters
     assert draw(loss, params=model).nodes == dot.nodes  # the model itself names the same way
 
 
+def test_depth_draws_each_layer_as_one_node_with_its_parameters_and_gradient_norm():
+    nn = tc.nn
+    tc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32))
+    loss = model(x).mean()
+    loss.backward()
+    dot = draw(loss, params=model, depth=1, show_grads=True)
+    modules = {dot.label_text(n).split()[0] + " " + dot.label_text(n).split()[1]: n for n in dot.nodes_of("module")}
+    assert set(modules) == {"0: Linear", "1: ReLU", "2: Linear"}
+    assert not dot.nodes_of("leaf") or [dot.label_text(n).split()[0] for n in dot.nodes_of("leaf")] == ["input"]
+    chain = [(tail, head) for tail, head, _ in dot.edges]
+    assert (modules["0: Linear"], modules["1: ReLU"]) in chain and (modules["1: ReLU"], modules["2: Linear"]) in chain
+    assert len(dot.edges) == 4  # input -> 0 -> 1 -> 2 -> mean
+    first = dot.label_text(modules["0: Linear"])
+    weight, bias = model[0].weight.grad.data, model[0].bias.grad.data
+    norm = np.sqrt(np.sum(weight.astype(np.float64) ** 2) + np.sum(bias.astype(np.float64) ** 2))
+    assert "2 parameters (48 values)" in first and f"grad norm {norm:.4g}" in first
+    whole = draw(loss, params=model, depth=0)
+    assert len(whole.nodes_of("module")) == 1 and "Sequential" in whole.label_text(whole.nodes_of("module")[0])
+
+
+def test_depth_keeps_a_graph_under_max_nodes_that_op_by_op_is_refused():
+    x = leaf(3, name="x")
+    previous = grad_mode.scope
+    try:
+        grad_mode.scope = (("", "Net"), ("blocks", "Sequential"))
+        y = x
+        for _ in range(50):
+            y = y.tanh()
+    finally:
+        grad_mode.scope = previous
+    with pytest.raises(ValueError, match="depth=1"):
+        tc.draw_graph(y.sum(), max_nodes=20)
+    dot = draw(y.sum(), max_nodes=20, depth=1)
+    # x is used only inside the module, so it is drawn inside the module's node
+    (module,) = dot.nodes_of("module")
+    assert len(dot.nodes) == 2 and "50 ops, 1 parameter (3 values)" in dot.label_text(module)
+    with pytest.raises(ValueError, match="even with depth=0"):
+        tc.draw_graph(y.sum(), max_nodes=1, depth=0)
+
+
 # ----- limits, lifetimes, errors -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def chain_100000():
@@ -370,6 +412,8 @@ def test_bad_arguments_raise_clear_errors():
         tc.draw_graph(x.exp(), max_nodes=0)
     with pytest.raises(TypeError, match="params.*str"):
         tc.draw_graph(x.exp(), params="w")
+    with pytest.raises(ValueError, match="depth.*-1"):
+        tc.draw_graph(x.exp(), depth=-1)
     with pytest.raises(TypeError, match="names to Tensors"):
         tc.draw_graph(x.exp(), params={"w": np.ones(3)})
 

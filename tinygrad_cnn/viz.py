@@ -33,6 +33,7 @@ _STYLE = {
     "op": dict(shape="box", style="rounded,filled", fillcolor="#ffffff", color="#4b5563"),
     "param": dict(shape="box", style="filled", fillcolor="#dbeafe", color="#1d4ed8"),
     "input": dict(shape="ellipse", style="filled", fillcolor="#fef3c7", color="#b45309"),
+    "module": dict(shape="box3d", style="filled", fillcolor="#e0e7ff", color="#4338ca"),
     "const": dict(shape="box", style="filled,dashed", fillcolor="#f3f4f6", color="#9ca3af",
                   fontcolor="#4b5563", fontsize="10", margin="0.05,0.02", height="0.3"),
 }
@@ -94,6 +95,7 @@ class _Record:
     value: str | None = None  # one-element tensors: the value itself
     grad: str | None = None  # leaves that require grad: the gradient's value or norm, or "None"
     grad_bad: bool = False  # the gradient holds NaN or inf
+    grad_square: float = 0.0  # the squared L2 norm of a finite gradient (summed when modules are collapsed)
     scope: tuple = ()
     released: bool = False
     inputs: list[_Input] = field(default_factory=list)
@@ -154,36 +156,45 @@ def _format_number(value: Any) -> str:
 
 
 def _format_value(value: Any) -> str:
-    """A short text for an attribute or constant: numbers and tuples as written, arrays by shape."""
-    if isinstance(value, np.ndarray):
-        if value.size == 1:
-            return _format_number(value.item())
-        return f"array {_format_tensor_type(value.shape, _dtype_name(value.dtype))}"
+    """A short text for an attribute or constant: numbers, slices and tuples as written, arrays by shape."""
+    if isinstance(value, (np.ndarray, Tensor)):
+        data = value.data if isinstance(value, Tensor) else value
+        if data.size == 1 and isinstance(value, np.ndarray):
+            return _format_number(data.item())
+        return f"{'tensor' if isinstance(value, Tensor) else 'array'} " \
+            f"{_format_tensor_type(data.shape, _dtype_name(data.dtype))}"
     if isinstance(value, np.generic):
         return _format_number(value.item())
+    if isinstance(value, slice):
+        parts = ["" if v is None else str(v) for v in (value.start, value.stop, value.step)]
+        return ":".join(parts if value.step is not None else parts[:2])
+    if value is Ellipsis:
+        return "..."
     if isinstance(value, (tuple, list)):
-        inner = ", ".join(_format_value(v) for v in value)
-        return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
-    if isinstance(value, (bool, int, float, str, type(None))):
+        inner = ", ".join(_format_value(v) for v in value[:8]) + (", …" if len(value) > 8 else "")
+        text = f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
+    elif isinstance(value, (bool, int, float, str, type(None))):
         text = repr(value) if isinstance(value, str) else _format_number(value)
-        return text if len(text) <= 40 else text[:39] + "…"
-    return type(value).__name__
+    else:
+        return type(value).__name__
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _gradient_summary(grad: Any) -> tuple[str, bool]:
-    """The gradient's value (one element) or L2 norm, and whether it holds NaN or inf."""
+def _gradient_summary(grad: Any) -> tuple[str, bool, float]:
+    """The gradient's value (one element) or L2 norm, whether it holds NaN or inf, its squared norm."""
     if grad is None:
-        return "None", False
+        return "None", False, 0.0
     data = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
     finite = np.isfinite(data)
     if not finite.all():
         nan, inf = int(np.isnan(data).sum()), int(np.isinf(data).sum())
         parts = [f"{nan} NaN" if nan else "", f"{inf} inf" if inf else ""]
-        return " ".join(p for p in parts if p), True
-    if data.size == 1:
-        return _format_number(data.item()), False
+        return " ".join(p for p in parts if p), True, 0.0
     # float64 so that squaring large float32 gradients cannot overflow
-    return "norm " + _format_number(float(np.linalg.norm(data.astype(np.float64).ravel()))), False
+    norm = float(np.linalg.norm(data.astype(np.float64).ravel()))
+    if data.size == 1:
+        return _format_number(data.item()), False, norm * norm
+    return "norm " + _format_number(norm), False, norm * norm
 
 
 def _describe_leaf(key: str, tensor: Tensor, names: dict[int, str]) -> _Record:
@@ -193,7 +204,7 @@ def _describe_leaf(key: str, tensor: Tensor, names: dict[int, str]) -> _Record:
     if tensor.data.size == 1:
         record.value = _format_number(tensor.data.item())
     if tensor.requires_grad:
-        record.grad, record.grad_bad = _gradient_summary(tensor.grad)
+        record.grad, record.grad_bad, record.grad_square = _gradient_summary(tensor.grad)
     return record
 
 
@@ -210,6 +221,15 @@ def _describe_op(key: str, node: Context, made: dict[int, tuple[str, Tensor]]) -
     return record
 
 
+def _too_many(max_nodes: int, detail: str = "") -> str:
+    return (
+        f"draw_graph: the graph behind this tensor has more than max_nodes={max_nodes} nodes (ops, leaves "
+        f"and constants){detail}; Graphviz would take very long and the picture would not be readable. "
+        "Draw each nn.Module as one node with depth=1 (or 2, ...), draw a sub-root (the output of one "
+        "layer or block), print it as text with tc.print_graph(root), or pass a larger max_nodes."
+    )
+
+
 def _snapshot(root: Tensor, params: Any, max_nodes: int | None) -> tuple[dict[str, _Record], str]:
     """Every op, leaf and constant behind root as `_Record`s (keys in walk order), and the root's key.
 
@@ -224,13 +244,7 @@ def _snapshot(root: Tensor, params: Any, max_nodes: int | None) -> tuple[dict[st
 
     def new_key(prefix: str) -> str:
         if max_nodes is not None and len(records) >= max_nodes:
-            raise ValueError(
-                f"draw_graph: the graph behind this tensor has more than max_nodes={max_nodes} nodes "
-                "(ops, leaves and constants); Graphviz would take very long and the picture would not "
-                "be readable. Draw a sub-root instead (the output of one layer or block; ops inside "
-                "nn.Modules are already grouped into module clusters), use tc.print_graph(root) for text, "
-                "or pass a larger max_nodes."
-            )
+            raise ValueError(_too_many(max_nodes))
         key = f"{prefix}{len(records)}"
         records[key] = None  # type: ignore[assignment]  # reserved, filled when described
         return key
@@ -301,6 +315,70 @@ def _leaf_scopes(records: dict[str, _Record]) -> None:
             record.scope = scope[:depth]
 
 
+def _module_label(scope: tuple) -> str:
+    qualname, class_name = scope[-1]
+    return f"{qualname}: {class_name}" if qualname else class_name
+
+
+def _collapse(records: dict[str, _Record], root_key: str, depth: int) -> tuple[dict[str, _Record], str]:
+    """Draw each module `depth` levels below the root module as one node, with what it holds inside.
+
+    Ops, parameters and constants inside such a module become one `module` record (op names in order,
+    parameter count, combined gradient norm); edges inside it disappear, edges crossing its border
+    are kept, one per distinct (tail, shape), on the module's node.
+    """
+    groups: dict[tuple, _Record] = {}
+    group_of: dict[str, str] = {}
+    members: dict[str, list[_Record]] = {}
+    for key, record in records.items():
+        if len(record.scope) > depth and record.kind != "input":
+            scope = record.scope[: depth + 1]
+            if scope not in groups:
+                group_key = f"module{len(groups)}"
+                groups[scope] = _Record(group_key, "module", _module_label(scope), scope=scope[:-1])
+                members[group_key] = []
+            group = groups[scope]
+            group_of[key] = group.key
+            members[group.key].append(record)
+    collapsed: dict[str, _Record] = {}
+    for key, record in records.items():
+        if key not in group_of:
+            collapsed[key] = record
+    for group in groups.values():
+        collapsed[group.key] = group
+        ops = [r.title for r in reversed(members[group.key]) if r.kind == "op"]  # walk order is root first
+        params = [r for r in members[group.key] if r.kind == "param"]
+        names = list(dict.fromkeys(ops))
+        group.call = " → ".join(names[:5]) + (" → …" if len(names) > 5 else "")
+        group.attrs = f"{len(ops)} ops" if len(ops) != 1 else ""
+        if params:
+            values = sum(int(np.prod(r.shape)) for r in params)
+            group.attrs += (", " if group.attrs else "") + _plural(len(params), "parameter") + f" ({values:,} values)"
+            group.grad_bad = any(r.grad_bad for r in params)
+            group.grad_square = sum(r.grad_square for r in params)
+            group.grad = "NaN/inf" if group.grad_bad else (
+                "None" if all(r.grad == "None" for r in params) else "norm " + _format_number(group.grad_square**0.5))
+        group.released = any(r.released for r in members[group.key])
+    for record in list(collapsed.values()):
+        sources = members.get(record.key, [record])
+        seen: dict[tuple, _Input] = {}
+        for member in sources:
+            for edge in member.inputs:
+                tail = group_of.get(edge.key, edge.key)
+                if tail == record.key:
+                    continue
+                signature = (tail, edge.shape, edge.dtype)
+                if signature in seen:
+                    seen[signature].grad_flows |= edge.grad_flows
+                else:
+                    seen[signature] = _Input(tail, edge.shape, edge.dtype, edge.grad_flows)
+        record.inputs = list(seen.values())
+    if root_key in group_of:  # the root's module shows the root's value and shape
+        root, group = records[root_key], collapsed[group_of[root_key]]
+        group.shape, group.dtype, group.value = root.shape, root.dtype, root.value
+    return collapsed, group_of.get(root_key, root_key)
+
+
 # ----- draw_graph -----------------------------------------------------------------------------
 def _html(text: str) -> str:
     return html.escape(text, quote=False)
@@ -318,6 +396,11 @@ def _node_label(record: _Record, is_root: bool, show_grads: bool, show_attrs: bo
             lines.append(small.format(_html(record.attrs)))
     elif record.kind == "const":
         return f"<{_html(record.title)}>"
+    elif record.kind == "module":
+        lines.append(f"<B>{_html(record.title)}</B>")
+        lines.append(small.format(_html(record.call)))
+        if record.attrs:
+            lines.append(small.format(_html(record.attrs)))
     else:
         lines.append(f"<B>{_html(record.name or record.title)}</B>")
         lines.append(small.format(_html(_format_tensor_type(record.shape, record.dtype))))
@@ -356,6 +439,8 @@ def draw_graph(
     show_grads: bool = False,
     show_attrs: bool = True,
     max_nodes: int = 500,
+    *,
+    depth: int | None = None,
 ) -> Graph:
     """Draw the graph behind `root` as a `graphviz.Digraph`: one node per op, leaf and constant array.
 
@@ -366,19 +451,34 @@ def draw_graph(
     when `show_shapes`, dashed where no gradient flows. `show_grads` adds each parameter's gradient
     (its value, or its L2 norm) with NaN/inf in red. Ops made inside an `nn.Module` sit in a cluster
     labelled `features.0: Conv2d`, nested as the modules nest. More than `max_nodes` nodes is refused
-    with a ValueError before anything is built. `.render('step', format='svg')` and `.pipe()` need
+    with a ValueError before anything is built. `depth=k` draws each module k levels below the root
+    module as a single node (its ops, parameter count and gradient norm): `depth=1` gives one node per
+    top-level layer, for graphs too big to read op by op. `.render('step', format='svg')` and `.pipe()` need
     Graphviz's `dot`; `.source` and `.save()` do not. Set `graph.graph_attr['rankdir'] = 'LR'` to draw
     left to right.
     """
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be a positive integer, got {max_nodes!r}")
-    records, root_key = _snapshot(root, params, int(max_nodes))
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0):
+        raise ValueError(f"draw_graph: depth must be None or an integer >= 0, got {depth!r}")
+    # Collapsing shrinks the graph, so the whole graph is read first; otherwise the walk stops at the limit.
+    records, root_key = _snapshot(root, params, int(max_nodes) if depth is None else None)
     _leaf_scopes(records)
+    caption = _caption(records)
+    if depth is not None:
+        records, root_key = _collapse(records, root_key, int(depth))
+        modules = sum(r.kind == "module" for r in records.values())
+        caption += f" · {_plural(modules, 'module')} drawn as single nodes (depth={depth})" if modules else ""
+        if len(records) > max_nodes:
+            raise ValueError(_too_many(max_nodes, f" even with depth={depth}"))
 
+    # Declared inputs first, root last (the order the program ran): dot then keeps each op's inputs
+    # left to right in argument order more often.
+    records = dict(reversed(records.items()))
     graph = Graph(
         name="graph",
         graph_attr=dict(rankdir="TB", fontname="Helvetica", fontsize="10", labelloc="b", labeljust="l",
-                        label=_caption(records), nodesep="0.25", ranksep="0.35",
+                        label=caption, nodesep="0.25", ranksep="0.35",
                         ordering="in"),  # an op's inputs left to right in argument order
         node_attr=dict(fontname="Helvetica", fontsize="11", height="0.35", margin="0.12,0.05"),
         edge_attr=dict(fontname="Helvetica", fontsize="9", fontcolor="#374151", color="#4b5563",
@@ -387,14 +487,12 @@ def draw_graph(
     # One Digraph per module scope; filled with its nodes, then nested into its parent, deepest first.
     clusters: dict[tuple, Graph] = {(): graph}
     for record in records.values():
-        for depth in range(1, len(record.scope) + 1):
-            scope = record.scope[:depth]
+        for level in range(1, len(record.scope) + 1):
+            scope = record.scope[:level]
             if scope not in clusters:
-                qualname, class_name = scope[-1]
-                label = f"{qualname}: {class_name}" if qualname else class_name
                 clusters[scope] = Graph(name=f"cluster_{len(clusters)}", graph_attr=dict(
-                    label=label, labeljust="l", labelloc="t", style="rounded,filled",
-                    fillcolor=_CLUSTER_FILLS[(depth - 1) % len(_CLUSTER_FILLS)], color="#94a3b8",
+                    label=_module_label(scope), labeljust="l", labelloc="t", style="rounded,filled",
+                    fillcolor=_CLUSTER_FILLS[(level - 1) % len(_CLUSTER_FILLS)], color="#94a3b8",
                     fontcolor="#334155", fontsize="10", margin="10"))
     for key, record in records.items():
         attrs = dict(_STYLE[record.kind])
