@@ -99,7 +99,7 @@ def graph_stats(root: Tensor) -> dict[str, Any]:
     """
     if root._ctx is None:
         return {"nodes": 0, "leaves": int(root.requires_grad), "saved_bytes": 0, "depth": 0, "by_op": {}}
-    nodes = _walk(root._ctx)
+    nodes = _reachable(root._ctx)
     seen: set[int] = set()
     by_op: dict[str, dict[str, int]] = {}
     leaves: set[int] = set()
@@ -121,6 +121,17 @@ def graph_stats(root: Tensor) -> dict[str, Any]:
         "depth": _depth(root._ctx),
         "by_op": dict(sorted(by_op.items(), key=lambda item: -item[1]["saved_bytes"])),
     }
+
+
+def _reachable(root: Context) -> list[Context]:
+    """Every node behind root, freed or not (the engine's own walk refuses freed graphs)."""
+    seen, stack = {root}, [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if type(parent) is Context and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return list(seen)
 
 
 def _depth(root: Context) -> int:
