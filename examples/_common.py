@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-import tinygrad_cnn as tc
+try:
+    import tinygrad_cnn as tc
+except ImportError:
+    # A source checkout that was not pip-installed: use the package beside this folder. The examples
+    # import _common before tinygrad_cnn, so this also serves their own imports.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import tinygrad_cnn as tc
 
 EXTRA_HINT = "pip install 'tinygrad_cnn[examples]'  (scikit-learn, tqdm, matplotlib)"
 
@@ -110,7 +116,9 @@ def fit(model: tc.nn.Module, loss_fn: Callable, optimizer: Any, train_loader: An
         for step, (images, labels) in enumerate(bar):
             loss = loss_fn(model(images), labels)
             if first_step is not None and epoch == 1 and step == 0:
+                hook_started = time.perf_counter()
                 first_step(loss)
+                started += time.perf_counter() - hook_started  # drawing a graph is not training time
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
