@@ -385,7 +385,7 @@ def test_print_graph_of_a_100000_op_chain_has_no_recursion_error(chain_100000, c
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 100_001
     assert lines[0].startswith("mul(·, 1.0)") and "root" in lines[0]
-    assert lines[-1].startswith("x: parameter 1 float64")
+    assert lines[-1].startswith("└── x: parameter 1 float64")
 
 
 def test_drawing_keeps_no_tensor_or_node_alive():
@@ -424,12 +424,33 @@ def test_print_graph_indents_inputs_under_their_op_and_refers_back_to_shared_nod
     shared = a * b
     tc.print_graph(shared * shared + c, params={"ab": shared})
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("add(·, ·)") and lines[0].endswith("<- root")
-    assert lines[1].startswith("├── mul(·, ·)")
-    assert lines[2].startswith("│   ├── [1] ab = mul(·, ·)")
-    assert lines[3] == "│   │   ├── a: parameter scalar float64 value 2.0 grad None"
-    assert lines[5] == "│   └── see [1] mul"
-    assert lines[6].startswith("└── c: parameter")
+    assert lines[0].startswith("add(·, ·) → scalar float64 value 46.0") and lines[0].endswith("<- root")
+    assert lines[1] == "├── c: parameter scalar float64 value 10.0 grad None"
+    assert lines[2].startswith("mul(·, ·)")  # add's only op input continues the column
+    assert lines[3].startswith("├── [1] ab = mul(·, ·) → scalar float64 value -6.0")
+    assert lines[4] == "│   ├── a: parameter scalar float64 value 2.0 grad None"
+    assert lines[5] == "│   └── b: parameter scalar float64 value -3.0 grad None"
+    assert lines[6] == "└── see [1] mul" and len(lines) == 7
+
+
+def test_print_graph_keeps_a_chain_of_layers_flat():
+    y = leaf(2)
+    for i in range(50):
+        y = (y * leaf(2, seed=i + 1, name=f"w{i}")).tanh()
+    lines = graph_str(y).splitlines()
+    assert [line for line in lines if line.startswith(("mul", "tanh"))] == [
+        line for line in lines if "mul" in line or "tanh" in line]
+    assert len(lines) == 50 * 3 + 1 and lines[2] == "├── w49: parameter 2 float64 grad None"
+
+
+def test_print_graph_stops_indenting_past_32_levels():
+    y = leaf(2)
+    for _ in range(100):
+        y = y + y.tanh()  # two op inputs per level: a tree that nests once per level
+    lines = graph_str(y).splitlines()
+    assert max(len(line) for line in lines) < 4 * 32 + 60
+    assert sum("add(" in line for line in lines) == 100  # each printed once, later as "see [k] add"
+    assert any(line.startswith("… ") for line in lines)
 
 
 # ----- rendering --------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Both read the graph through one iterative walk (`_snapshot`) that copies what they show into plain
 strings and numbers, so a drawing keeps no tensor or node alive and graphs of any depth are safe.
 The graph itself is never changed. Data flows top to bottom: inputs and parameters at the top, the
-root (usually the loss) at the bottom; ops made inside an `nn.Module` sit in a cluster per module.
+root (usually the loss) at the bottom; ops made inside an `nn.Module` sit in a cluster per module,
+or, with `depth=`, each module below that depth is drawn as a single node.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class GraphvizNotInstalled(graphviz.ExecutableNotFound):
     """Raised by `Graph.render`/`Graph.pipe` when Graphviz's `dot` is missing; says how to install it."""
 
     def __init__(self, detail: str = "") -> None:
+        # RuntimeError's own __init__: the parent's would format its "failed to execute" message instead
         RuntimeError.__init__(self, _INSTALL_HINT + (f" ({detail})" if detail else ""))
 
 
@@ -59,8 +61,6 @@ class Graph(graphviz.Digraph):
     def render(self, *args: Any, **kwargs: Any) -> str:
         try:
             return super().render(*args, **kwargs)
-        except GraphvizNotInstalled:
-            raise
         except graphviz.ExecutableNotFound as error:
             raise GraphvizNotInstalled(str(error)) from error
 
@@ -82,10 +82,10 @@ class _Input:
 
 @dataclass(slots=True)
 class _Record:
-    """One drawn node: an op, a leaf tensor, or a constant argument, as strings and numbers only."""
+    """One drawn node: an op, a leaf tensor, a constant argument or a collapsed module, as plain values."""
 
     key: str
-    kind: str  # "op", "param" (leaf that requires grad), "input" (leaf that does not), "const"
+    kind: str  # "op", "param" (leaf that requires grad), "input" (leaf that does not), "const", "module"
     title: str  # op name, "parameter"/"input" for leaves, or the constant's text
     name: str | None = None  # the user's name: from params, or a leaf's Tensor.name
     call: str = ""  # ops: the positional arguments, "·" for tensors, constants written out
@@ -331,7 +331,7 @@ def _collapse(records: dict[str, _Record], root_key: str, depth: int) -> tuple[d
     group_of: dict[str, str] = {}
     members: dict[str, list[_Record]] = {}
     for key, record in records.items():
-        if len(record.scope) > depth and record.kind != "input":
+        if len(record.scope) > depth:  # only a buffer's name puts an input this deep: it goes too
             scope = record.scope[: depth + 1]
             if scope not in groups:
                 group_key = f"module{len(groups)}"
@@ -522,8 +522,7 @@ def _text_line(record: _Record) -> str:
             text += f" {record.attrs}"
         text += f" → {_format_tensor_type(record.shape, record.dtype)}"
         if record.scope:
-            qualname, class_name = record.scope[-1]
-            text += f"   [{qualname}: {class_name}]" if qualname else f"   [{class_name}]"
+            text += f"   [{_module_label(record.scope)}]"
     elif record.kind == "const":
         text = f"constant {record.title}"
     else:
@@ -539,8 +538,9 @@ def _text_line(record: _Record) -> str:
 def graph_str(root: Tensor, params: Any = None) -> str:
     """The graph behind `root` as an indented text tree, root first, each op's inputs below it.
 
-    An op with one input continues the column below it, so a chain stays flat; a node used again is
-    printed once and then referred to by its number (`see [3]`). No Graphviz needed.
+    When an op has exactly one op among its inputs, that op continues the same column below the other
+    inputs (its leaves), so a chain of layers stays flat; other inputs hang below their op as a tree.
+    A node used again is printed once and then referred to by its number (`see [3]`). No Graphviz needed.
     """
     records, root_key = _snapshot(root, params, None)
     consumers: dict[str, int] = {}
@@ -565,8 +565,13 @@ def graph_str(root: Tensor, params: Any = None) -> str:
         if len(prefix) > 4 * _MAX_INDENT:  # stop the indentation growing without bound
             prefix = "… " + prefix[-4 * (_MAX_INDENT - 1):]
         inputs = record.inputs
-        if len(inputs) == 1:
-            stack.append((inputs[0].key, prefix, prefix))
+        ops = [edge for edge in inputs if records[edge.key].kind in ("op", "module")]
+        if len(ops) == 1:
+            # The one op input continues this column below the leaves, so a chain of layers stays flat.
+            stack.append((ops[0].key, prefix, prefix))
+            inputs = [edge for edge in inputs if edge is not ops[0]]
+            for edge in reversed(inputs):
+                stack.append((edge.key, prefix + "├── ", prefix + "│   "))
             continue
         for position in range(len(inputs) - 1, -1, -1):
             last = position == len(inputs) - 1
