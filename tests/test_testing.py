@@ -223,3 +223,17 @@ def test_the_package_imports_and_taylor_runs_without_hypothesis():
                          env=dict(os.environ, PYTHONPATH=REPO))
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "no hypothesis"
+
+
+def test_custom_op_example_checks_its_ops_and_reports_the_broken_ones(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("custom_op", os.path.join(REPO, "examples", "custom_op.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    results = example.main(["--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "check_op(Swish): 15 samples passed" in out and "check_op(DepthwiseConv2d): 15 samples passed" in out
+    assert "property 'gradcheck' failed" in results["swish"] and (tmp_path / "swishbroken_gradcheck.py").exists()
+    assert 0.8 < results["swish_taylor"] < 1.2
+    assert "spatial border (top)" in results["depthwise"] and "input 1 (shape (2, 1, 3, 3), per-element): ok" in out

@@ -427,19 +427,25 @@ def _constant_ratio(analytic: np.ndarray, numeric: np.ndarray, where: np.ndarray
         return None
     ratios = analytic[where] / numeric[where]
     ratio = float(np.median(ratios))
-    if np.all(np.abs(ratios - ratio) <= 1e-3 * abs(ratio) + 1e-9) and abs(ratio - 1) > 1e-3:
-        return ratio
+    if not (np.all(np.abs(ratios - ratio) <= 1e-3 * abs(ratio) + 1e-9) and abs(ratio - 1) > 1e-3):
+        return None
+    # One or two elements always share "a constant ratio": trust only a telling one (2, 1/2, -1, ...) then.
+    if where.sum() < 3 and _simple_factor(abs(ratio)) is None:
+        return None
+    return ratio
+
+
+def _simple_factor(magnitude: float) -> str | None:
+    """"3" or "1/3" when the magnitude is (nearly) an integer or its reciprocal."""
+    if round(magnitude) >= 1 and abs(magnitude - round(magnitude)) < 1e-3:
+        return f"{int(round(magnitude))}"
+    if magnitude > 0 and round(1 / magnitude) >= 1 and abs(1 / magnitude - round(1 / magnitude)) < 1e-3:
+        return f"1/{int(round(1 / magnitude))}"
     return None
 
 
 def _describe_ratio(ratio: float, where: str) -> str:
-    magnitude = abs(ratio)
-    if abs(magnitude - round(magnitude)) < 1e-3 and round(magnitude) >= 1:
-        factor = f"{int(round(magnitude))}"
-    elif magnitude > 0 and abs(1 / magnitude - round(1 / magnitude)) < 1e-3:
-        factor = f"1/{int(round(1 / magnitude))}"
-    else:
-        factor = f"{magnitude:.4g}"
+    factor = _simple_factor(abs(ratio)) or f"{abs(ratio):.4g}"
     sign = "-" if ratio < 0 else ""
     text = f"analytic = {sign}{factor} x numeric {where}: "
     if factor == "1":
@@ -480,14 +486,19 @@ def _border_only(bad: np.ndarray) -> str | None:
         return None
     names = {bad.ndim - 1: ("left", "right"), bad.ndim - 2: ("top", "bottom")} if len(spatial) == 2 else \
         {bad.ndim - 1: ("start", "end")}
-    sides = []
+    near = {}
     for axis in spatial:
         n, (low, high) = bad.shape[axis], names[axis]
         index = np.broadcast_to(coords[axis], bad.shape)
-        if (bad & (index < width)).any():
-            sides.append(low)
-        if (bad & (index >= n - width)).any():
-            sides.append(high)
+        near[low], near[high] = bad & (index < width), bad & (index >= n - width)
+    # Name the fewest sides that hold every failing element (greedy): a bad top row is "top", not
+    # "top, left, right" because of its two corners.
+    sides, left = [], bad.copy()
+    while left.any():
+        side = max(near, key=lambda name: (near[name] & left).sum())
+        sides.append(side)
+        left &= ~near[side]
+    sides.sort(key=list(near).index)
     return (f"errors only within {width} element{'s' if width > 1 else ''} of the spatial border "
             f"({', '.join(sides)}) and the interior is right: check the padding in backward (its width, "
             "which side it goes on, or a border cropped off)")
