@@ -12,6 +12,8 @@ rest) and `fold` adds straight into the input gradient, with no padded buffer to
 from __future__ import annotations
 
 import itertools
+import sys
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -132,6 +134,55 @@ def _cached_windows(*key: tuple) -> Windows:
     return windows
 
 
+_scratch: dict[tuple, list[np.ndarray]] = {}
+_scratch_lock = threading.Lock()
+_SCRATCH_PER_SHAPE = 4
+
+
+def _free_buffer(kept: list[np.ndarray]) -> np.ndarray | None:
+    for buffer in kept:
+        if sys.getrefcount(buffer) <= _UNUSED:
+            return buffer
+    return None
+
+
+def _references_when_unused() -> int:
+    # getrefcount, in the same pattern as _free_buffer, of an array only its keeper list holds
+    # (measured, not assumed: the count differs between Python versions).
+    kept = [np.empty(1)]
+    for buffer in kept:
+        return sys.getrefcount(buffer)
+    raise AssertionError("unreachable")
+
+
+_UNUSED = _references_when_unused()
+
+
+def scratch(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array of `shape`, reusing a kept one that nothing else references any more.
+
+    im2col buffers are large (kernel-size times the input) and made anew every step; a fresh one costs
+    page faults that take about as long as filling it. A kept buffer is handed out again only when its
+    reference count shows that the keeper alone holds it (a view holds its base, so views count too):
+    data in use is never overwritten. At most a few buffers are kept per shape; `release_scratch` drops them.
+    """
+    key = (shape, np.dtype(dtype))
+    with _scratch_lock:
+        kept = _scratch.setdefault(key, [])
+        buffer = _free_buffer(kept)
+        if buffer is None:
+            buffer = np.empty(shape, dtype)
+            if len(kept) < _SCRATCH_PER_SHAPE:
+                kept.append(buffer)
+        return buffer
+
+
+def release_scratch() -> None:
+    """Forget every kept buffer (memory returns once nothing else holds them)."""
+    with _scratch_lock:
+        _scratch.clear()
+
+
 def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0) -> np.ndarray:
     """im2col, channel-major: (N, C, *S) -> (C, *K, N, *O), padded positions set to `fill`.
 
@@ -140,7 +191,7 @@ def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0) -> np.ndarray:
     single GEMM and (N, C*K, O) per-sample views need no copy.
     """
     channel_major = np.moveaxis(x, 1, 0)  # a view: (C, N, *S)
-    cols = np.empty((x.shape[1], *windows.kernel, x.shape[0], *windows.output_size), dtype=x.dtype)
+    cols = scratch((x.shape[1], *windows.kernel, x.shape[0], *windows.output_size), x.dtype)
     for index, out_slices, in_slices, full in windows.offsets:
         block = cols[(slice(None), *index)]  # (C, N, *O)
         if not full:
@@ -166,7 +217,8 @@ def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int) -> np.nd
 
     One strided add per kernel offset (never np.add.at); columns that fell on padding are dropped.
     """
-    grad = np.zeros((batch, channels, *windows.input_size), dtype=cols.dtype)
+    grad = scratch((batch, channels, *windows.input_size), cols.dtype)
+    grad.fill(0)
     channel_major = np.moveaxis(grad, 1, 0)  # a view: adds land in grad
     for index, out_slices, in_slices, _ in windows.offsets:
         if any(s.stop <= s.start for s in out_slices):

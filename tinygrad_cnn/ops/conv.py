@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import random_array
-from ._windows import Windows, fold, make_windows, unfold
+from ._windows import Windows, fold, make_windows, scratch, unfold
 from .registry import Sample, register
 
 
@@ -84,7 +84,11 @@ class ConvNd(Function):
         kernels = weight.reshape(groups, out_channels // groups, -1)  # (G, Og, Cg*K)
         # Per sample and group: (Og, Cg*K) @ (Cg*K, L); the strided per-sample views of cols are BLAS-ready.
         per_sample = cols.reshape(groups, -1, batch, positions).transpose(2, 0, 1, 3)
-        out = np.matmul(kernels if groups > 1 else kernels[0], per_sample if groups > 1 else per_sample[:, 0])
+        out = scratch((batch, groups, out_channels // groups, positions), x.dtype)
+        if groups > 1:
+            np.matmul(kernels, per_sample, out=out)
+        else:
+            np.matmul(kernels[0], per_sample[:, 0], out=out[:, 0])
         out = out.reshape(batch, out_channels, *windows.output_size)
         if bias is not None:
             out += bias.reshape(-1, *(1,) * len(windows.output_size))
@@ -106,14 +110,16 @@ class ConvNd(Function):
         grad_x = grad_w = None
         if need_x or need_w:
             # (G, Og, N*L): the output gradient with the batch beside the positions, as cols has it.
-            grad_rows = np.ascontiguousarray(
-                grad_output.reshape(batch, groups, out_channels // groups, -1).transpose(1, 2, 0, 3)
-            ).reshape(groups, out_channels // groups, -1)
+            group_out = out_channels // groups
+            grad_rows = scratch((groups, group_out, batch, grad_output[0, 0].size), grad_output.dtype)
+            np.copyto(grad_rows, grad_output.reshape(batch, groups, group_out, -1).transpose(1, 2, 0, 3))
+            grad_rows = grad_rows.reshape(groups, group_out, -1)
             if need_w:
                 grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1)).reshape(out_channels, -1, *windows.kernel)
             if need_x:
-                kernels = weight.reshape(groups, out_channels // groups, -1)
-                grad_cols = np.matmul(kernels.transpose(0, 2, 1), grad_rows)  # (G, Cg*K, N*L)
+                kernels = weight.reshape(groups, group_out, -1)
+                grad_cols = scratch((groups, kernels.shape[2], grad_rows.shape[2]), grad_output.dtype)
+                np.matmul(kernels.transpose(0, 2, 1), grad_rows, out=grad_cols)  # (G, Cg*K, N*L)
                 channels = ctx.input_shape[1]
                 grad_cols = grad_cols.reshape(channels, *windows.kernel, batch, *windows.output_size)
                 grad_x = fold(grad_cols, windows, batch, channels)
