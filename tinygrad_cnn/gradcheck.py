@@ -176,7 +176,7 @@ def float64_problem(fn: Callable, inputs: Sequence[Any]) -> Iterator[tuple[Calla
                              "to check; create the inputs with requires_grad=True")
         yield (lambda: fn(*copies)), targets
     finally:
-        for tensor, data, grad in restore:
+        for tensor, data, grad in reversed(restore):  # reversed: a tensor listed twice ends as it began
             tensor.data, tensor.grad = data, grad
 
 
