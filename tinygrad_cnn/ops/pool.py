@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import pair, random_array
+from ._windows import Windows
 from .registry import Sample, register
 
 
@@ -58,83 +59,81 @@ def _geometry(op: str, shape: tuple, kernel_size: Any, stride: Any, padding: Any
     return kernel, stride, padding, dilation, out
 
 
-def _windows(kernel: int, stride: int, dilation: int, out: int) -> list[slice]:
-    """For each kernel offset, the strided slice of the padded axis that it reads for every output."""
-    return [slice(j * dilation, j * dilation + stride * (out - 1) + 1, stride) for j in range(kernel)]
+def _axis_windows(size: int, kernel: int, stride: int, padding: int, dilation: int, out: int) -> Windows:
+    """The 1-D windows of one spatial axis: the right padding is as far as the last window reaches
+    (ceil_mode may reach past the symmetric padding)."""
+    right = max(padding, (out - 1) * stride + dilation * (kernel - 1) + 1 - size - padding)
+    return Windows((size,), (kernel,), (stride,), (dilation,), ((padding, right),))
 
 
 def _at(axis: int, index: slice) -> tuple:
     return (slice(None),) * axis + (index,)
 
 
-def _padded(x: np.ndarray, padding: tuple, kernel: tuple, stride: tuple, dilation: tuple, out: tuple,
-            value: float) -> np.ndarray:
-    """x (N, C, H, W) padded with `value`: `padding` on the left/top, and on the right/bottom as far as
-    the last window reaches (ceil_mode may reach past the symmetric padding)."""
-    needed = [(o - 1) * s + d * (k - 1) + 1 for o, s, d, k in zip(out, stride, dilation, kernel)]
-    right = [max(0, n - size - p) for n, size, p in zip(needed, x.shape[2:], padding)]
-    if not any(padding) and not any(right):
-        return x
-    (top, left), (bottom, right_w) = padding, right
-    padded = np.full(x.shape[:2] + (x.shape[2] + top + bottom, x.shape[3] + left + right_w), value, x.dtype)
-    padded[:, :, top:top + x.shape[2], left:left + x.shape[3]] = x
-    return padded
-
-
-def _unpadded(grad: np.ndarray, padding: tuple, shape: tuple) -> np.ndarray:
-    """The gradient of the padded input cut back to the input's (N, C, H, W) extent."""
-    top, left = padding
-    if grad.shape == shape:
-        return grad
-    return np.ascontiguousarray(grad[:, :, top:top + shape[2], left:left + shape[3]])
-
-
-def _max_along(x: np.ndarray, axis: int, windows: list[slice]) -> tuple[np.ndarray, np.ndarray]:
-    """The max over each 1-D window along axis, and the offset of its first maximum."""
-    views = [x[_at(axis, s)] for s in windows]
-    if len(views) == 1:
-        return views[0].copy(), np.zeros(views[0].shape, np.uint8)
-    best = np.maximum(views[0], views[1])
-    index = views[1] > views[0]  # strictly greater: a tie keeps the earlier offset
-    if len(views) > 2:
-        index = index.astype(np.min_scalar_type(len(views) - 1))
-        for j, view in enumerate(views[2:], start=2):
-            np.copyto(index, j, where=view > best)
-            np.maximum(best, view, out=best)
+def _max_along(x: np.ndarray, axis: int, windows: Windows) -> tuple[np.ndarray, np.ndarray]:
+    """The max over each 1-D window along axis (padding is -inf), and the offset of its first maximum."""
+    offsets = [(j, out, inside, full) for (j,), (out,), (inside,), full in windows.offsets]
+    if len(offsets) == 2 and offsets[0][3] and offsets[1][3]:  # the usual 2-wide window, no padding
+        first, second = x[_at(axis, offsets[0][2])], x[_at(axis, offsets[1][2])]
+        return np.maximum(first, second), second > first  # strictly greater: a tie keeps offset 0
+    shape = x.shape[:axis] + windows.output_size + x.shape[axis + 1:]
+    # Start from an offset that sees no padding (a copy beats filling with -inf). So that the first
+    # maximum wins, the offsets before it go in reverse order and win ties (>=), then those after it
+    # must be strictly greater (>).
+    base = next((j for j, _, _, full in offsets if full), None)
+    if base is None:
+        best, base = np.full(shape, -np.inf, x.dtype), -1
+    else:
+        best = x[_at(axis, offsets[base][2])].copy()
+    index = np.full(shape, max(base, 0), np.min_scalar_type(len(offsets) - 1))
+    for j, out, inside, _ in offsets[:max(base, 0)][::-1] + offsets[base + 1:]:
+        if out.stop <= out.start:
+            continue
+        target, view, chosen = best[_at(axis, out)], x[_at(axis, inside)], index[_at(axis, out)]
+        step = j - chosen  # chosen += better * (j - chosen): branch-free, unlike copyto(where=); wraps exactly
+        step *= (view >= target) if j < base else (view > target)
+        chosen += step
+        np.maximum(target, view, out=target)
     return best, index
 
 
-def _sum_along(x: np.ndarray, axis: int, windows: list[slice]) -> np.ndarray:
-    """The sum over each 1-D window along axis."""
-    views = [x[_at(axis, s)] for s in windows]
-    if len(views) == 1:
-        return views[0].copy()
-    total = views[0] + views[1]
-    for view in views[2:]:
-        total += view
+def _sum_along(x: np.ndarray, axis: int, windows: Windows) -> np.ndarray:
+    """The sum over each 1-D window along axis (padding is 0)."""
+    offsets = [(out, inside, full) for _, (out,), (inside,), full in windows.offsets]
+    if len(offsets) > 1 and offsets[0][2] and offsets[1][2]:
+        total = x[_at(axis, offsets[0][1])] + x[_at(axis, offsets[1][1])]
+        offsets = offsets[2:]
+    else:
+        total = np.zeros(x.shape[:axis] + windows.output_size + x.shape[axis + 1:], x.dtype)
+    for out, inside, _ in offsets:
+        total[_at(axis, out)] += x[_at(axis, inside)]
     return total
 
 
-def _route(grad: np.ndarray, index: np.ndarray | None, axis: int, length: int, kernel: int, stride: int,
-           dilation: int) -> np.ndarray:
-    """Backward of a 1-D pass along axis, into an axis of `length`: each window's gradient goes to the
-    offset that `index` names, or to every offset when index is None (a sum)."""
-    windows = _windows(kernel, stride, dilation, grad.shape[axis])
+def _route(grad: np.ndarray, index: np.ndarray | None, axis: int, windows: Windows) -> np.ndarray:
+    """Backward of a 1-D pass along axis: each window's gradient goes to the input position of the
+    offset that `index` names, or of every offset when index is None (a sum); padding drops out."""
+    (size,), (kernel,), (stride,), (dilation,) = windows.input_size, windows.kernel, windows.stride, windows.dilation
     overlap = stride < dilation * (kernel - 1) + 1
-    covers = dilation == 1 and stride == kernel and windows[-1].stop == length  # every position written once
-    shape = grad.shape[:axis] + (length,) + grad.shape[axis + 1:]
+    # Non-overlapping windows that tile the whole axis write each input position exactly once.
+    covers = dilation == 1 and stride == kernel and windows.padding[0][0] == 0 and \
+        windows.output_size[0] * kernel == size
+    shape = grad.shape[:axis] + (size,) + grad.shape[axis + 1:]
     result = np.empty(shape, grad.dtype) if covers else np.zeros(shape, grad.dtype)
-    for j, window in enumerate(windows):
-        target = result[_at(axis, window)]
+    for (j,), (out,), (inside,), _ in windows.offsets:
+        if out.stop <= out.start:
+            continue
+        source, target = grad[_at(axis, out)], result[_at(axis, inside)]
         if index is None:
-            part = grad
+            part = source
         else:
+            hit = index[_at(axis, out)]
             # A 2-wide kernel's index is a bool array: use it as the mask rather than compare it.
-            hit = (index if j else ~index) if index.dtype == np.bool_ else index == j
+            hit = (hit if j else ~hit) if hit.dtype == np.bool_ else hit == j
             if not overlap:
-                np.multiply(grad, hit, out=target)
+                np.multiply(source, hit, out=target)
                 continue
-            part = grad * hit
+            part = source * hit
         if overlap:
             target += part
         else:
@@ -177,31 +176,31 @@ def _tie_kinks(sample: Sample) -> list:
     return [tied.reshape(x.shape)]
 
 
+def _plan(op: str, x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+          ceil_mode: bool) -> tuple[Windows, Windows]:
+    """Checked 1-D windows along H and along W of an (N, C, H, W) or (C, H, W) input."""
+    kernel, stride, padding, dilation, out = _geometry(op, x.shape, kernel_size, stride, padding, dilation,
+                                                       ceil_mode)
+    return tuple(_axis_windows(*args) for args in zip(x.shape[-2:], kernel, stride, padding, dilation, out))
+
+
 @register("max_pool2d", samples=_pool_samples, kinks=_tie_kinks)
 class MaxPool2d(Function):
     """The max over each kernel window (padding counts as -inf); the gradient goes to the first maximum."""
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-        kernel, stride, padding, dilation, out = _geometry("max_pool2d", x.shape, kernel_size, stride, padding,
-                                                           dilation, ceil_mode)
-        x4 = x if x.ndim == 4 else x[None]
-        padded = _padded(x4, padding, kernel, stride, dilation, out, -np.inf)
-        rows_w = _windows(kernel[1], stride[1], dilation[1], out[1])
-        rows_h = _windows(kernel[0], stride[0], dilation[0], out[0])
-        row_max, index_w = _max_along(padded, 3, rows_w)
-        result, index_h = _max_along(row_max, 2, rows_h)
-        ctx.geometry = (kernel, stride, padding, dilation, padded.shape, x4.shape, x.shape)
-        ctx.index_w, ctx.index_h = index_w, index_h
-        return result if x.ndim == 4 else result[0]
+        along_h, along_w = _plan("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+        row_max, index_w = _max_along(x, x.ndim - 1, along_w)
+        result, index_h = _max_along(row_max, x.ndim - 2, along_h)
+        ctx.windows, ctx.indices = (along_h, along_w), (index_h, index_w)
+        return result
 
     @staticmethod
     def backward(ctx, grad_output):
-        kernel, stride, padding, dilation, padded_shape, shape4, shape = ctx.geometry
-        grad = grad_output if grad_output.ndim == 4 else grad_output[None]
-        grad_rows = _route(grad, ctx.index_h, 2, padded_shape[2], kernel[0], stride[0], dilation[0])
-        grad_padded = _route(grad_rows, ctx.index_w, 3, padded_shape[3], kernel[1], stride[1], dilation[1])
-        return _unpadded(grad_padded, padding, shape4).reshape(shape)
+        (along_h, along_w), (index_h, index_w) = ctx.windows, ctx.indices
+        grad_rows = _route(grad_output, index_h, grad_output.ndim - 2, along_h)
+        return _route(grad_rows, index_w, grad_output.ndim - 1, along_w)
 
 
 @register("avg_pool2d", samples=lambda rng: _pool_samples(rng, ceil_modes=()))
@@ -210,26 +209,19 @@ class AvgPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None, padding=0):
-        kernel, stride, padding, dilation, out = _geometry("avg_pool2d", x.shape, kernel_size, stride, padding,
-                                                           1, False)
-        x4 = x if x.ndim == 4 else x[None]
-        padded = _padded(x4, padding, kernel, stride, dilation, out, 0.0)
-        rows_w = _windows(kernel[1], stride[1], 1, out[1])
-        rows_h = _windows(kernel[0], stride[0], 1, out[0])
-        result = _sum_along(_sum_along(padded, 3, rows_w), 2, rows_h)
+        along_h, along_w = _plan("avg_pool2d", x, kernel_size, stride, padding, 1, False)
+        result = _sum_along(_sum_along(x, x.ndim - 1, along_w), x.ndim - 2, along_h)
         # Without ceil_mode every window lies inside the padded input: the divisor is always kh * kw.
-        result *= 1.0 / (kernel[0] * kernel[1])
-        ctx.geometry = (kernel, stride, padding, padded.shape, x4.shape, x.shape)
-        return result if x.ndim == 4 else result[0]
+        result *= 1.0 / (along_h.kernel[0] * along_w.kernel[0])
+        ctx.windows = (along_h, along_w)
+        return result
 
     @staticmethod
     def backward(ctx, grad_output):
-        kernel, stride, padding, padded_shape, shape4, shape = ctx.geometry
-        grad = grad_output if grad_output.ndim == 4 else grad_output[None]
-        grad = grad * (1.0 / (kernel[0] * kernel[1]))
-        grad_rows = _route(grad, None, 2, padded_shape[2], kernel[0], stride[0], 1)
-        grad_padded = _route(grad_rows, None, 3, padded_shape[3], kernel[1], stride[1], 1)
-        return _unpadded(grad_padded, padding, shape4).reshape(shape)
+        along_h, along_w = ctx.windows
+        grad = grad_output * (1.0 / (along_h.kernel[0] * along_w.kernel[0]))
+        grad_rows = _route(grad, None, grad.ndim - 2, along_h)
+        return _route(grad_rows, None, grad.ndim - 1, along_w)
 
 
 def max_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
