@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn.ops import conv
-from tinygrad_cnn.ops._windows import fold, make_windows, unfold
+from tinygrad_cnn.ops._windows import fold, make_windows, scratch, unfold
 
 
 # ----- an independent reference: explicit padding, then a sum over kernel offsets per output position ----------
@@ -192,6 +192,31 @@ def test_unfold_fills_padding_with_the_fill_value():
     windows = make_windows((3,), (3,), 1, 1, 1, "t")
     cols = unfold(np.array([[[1.0, 2.0, 3.0]]]), windows, fill=-np.inf)  # (C, K, N, O)
     np.testing.assert_array_equal(cols[0, :, 0], [[-np.inf, 1, 2], [1, 2, 3], [2, 3, -np.inf]])
+
+
+def test_scratch_buffers_in_use_are_never_handed_out_again():
+    first = scratch((3, 5), np.dtype(np.float64))
+    view = scratch((3, 5), np.dtype(np.float64))[1:]  # only a view survives: it still holds its base
+    assert scratch((3, 5), np.dtype(np.float64)) is not first
+    assert all(scratch((3, 5), np.dtype(np.float64)) is not held for held in (first, view.base))
+    address = first.__array_interface__["data"][0]
+    del first
+    assert scratch((3, 5), np.dtype(np.float64)).__array_interface__["data"][0] == address  # reused once free
+
+
+def test_outputs_and_saved_columns_survive_later_convolutions():
+    rng = np.random.default_rng(4)
+    w = tc.Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    xs = [tc.Tensor(rng.standard_normal((2, 2, 6, 6)), requires_grad=True) for _ in range(3)]
+    outs = [conv.conv2d(x, w, padding=1) for x in xs]  # same shapes: the buffers would collide if reused
+    for x, out in zip(xs, outs):
+        np.testing.assert_allclose(out.data, reference_conv(x.data, w.data, None, (1, 1), (1, 1), (1, 1), 1))
+    total = outs[0].sum() + outs[1].sum() + outs[2].sum()
+    total.backward(retain_graph=True)
+    first = w.grad.data.copy()
+    w.grad = None
+    total.backward()  # a second pass reads every saved column again
+    np.testing.assert_allclose(w.grad.data, first)
 
 
 # ----- bad input ----------------------------------------------------------------------------------------------
