@@ -440,3 +440,52 @@ def test_dropout_layer_drops_and_rescales_in_training_and_is_identity_in_eval():
     np.testing.assert_array_equal(layer.eval()(x).data, x.data)
     with pytest.raises(ValueError, match="1.5"):
         nn.Dropout(1.5)
+
+
+# ----- losses as modules --------------------------------------------------------------------------
+def _log_softmax(x):
+    shifted = x - x.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def test_loss_modules_match_numpy_formulas():
+    rng = np.random.default_rng(0)
+    logits, labels = rng.normal(size=(5, 3)), np.array([0, 2, 1, 1, 0])
+    picked = _log_softmax(logits)[np.arange(5), labels]
+    assert nn.CrossEntropyLoss()(Tensor(logits), Tensor(labels)).item() == pytest.approx(-picked.mean())
+    assert nn.CrossEntropyLoss(reduction="sum")(Tensor(logits), Tensor(labels)).item() == pytest.approx(-picked.sum())
+    assert nn.NLLLoss()(Tensor(_log_softmax(logits)), Tensor(labels)).item() == pytest.approx(-picked.mean())
+    p, y = rng.uniform(0.1, 0.9, size=(4, 2)), rng.integers(0, 2, size=(4, 2)).astype(np.float64)
+    bce = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert nn.BCELoss()(Tensor(p), Tensor(y)).item() == pytest.approx(bce.mean())
+    z = np.log(p / (1 - p))
+    assert nn.BCEWithLogitsLoss()(Tensor(z), Tensor(y)).item() == pytest.approx(bce.mean())
+    np.testing.assert_allclose(nn.MSELoss(reduction="none")(Tensor(p), Tensor(y)).data, (p - y) ** 2)
+
+
+def test_weighted_losses_keep_weights_as_buffers_and_match_torch():
+    torch = pytest.importorskip("torch", reason="torch is optional: compares weighted losses with PyTorch")
+    rng = np.random.default_rng(1)
+    logits, labels = rng.normal(size=(6, 3)), np.array([0, 2, 1, -100, 0, 2])
+    weight = np.array([0.2, 1.0, 3.0])
+    loss = nn.CrossEntropyLoss(weight, ignore_index=-100, label_smoothing=0.1)
+    assert list(loss.state_dict()) == ["weight"]
+    expected = torch.nn.CrossEntropyLoss(torch.tensor(weight), ignore_index=-100, label_smoothing=0.1)(
+        torch.tensor(logits), torch.tensor(labels))
+    assert loss.double()(Tensor(logits), Tensor(labels)).item() == pytest.approx(expected.item(), rel=1e-10)
+    z, y = rng.normal(size=(4, 3)), rng.integers(0, 2, size=(4, 3)).astype(np.float64)
+    pos_weight = np.array([1.0, 2.0, 0.5])
+    ours = nn.BCEWithLogitsLoss(pos_weight=pos_weight).double()(Tensor(z), Tensor(y)).item()
+    theirs = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))(torch.tensor(z), torch.tensor(y))
+    assert ours == pytest.approx(theirs.item(), rel=1e-10)
+
+
+def test_loss_module_options_are_checked_at_construction():
+    with pytest.raises(ValueError, match="'avg'"):
+        nn.MSELoss(reduction="avg")
+    assert repr(nn.CrossEntropyLoss(reduction="sum")) == "CrossEntropyLoss(reduction='sum')"
+
+
+def test_cross_entropy_labels_out_of_range_raise_naming_them():
+    with pytest.raises((ValueError, IndexError), match="5"):
+        nn.CrossEntropyLoss()(tc.randn(2, 3), Tensor(np.array([0, 5])))

@@ -52,7 +52,7 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 
 __all__ = [
-    "avg_pool2d", "batch_norm", "conv1d", "conv2d", "dropout", "leaky_relu", "linear", "log_softmax", "max_pool2d",
-    "pad", "relu", "sigmoid", "softmax", "tanh",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss", "nll_loss",
+    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
+    "cross_entropy", "dropout", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad",
+    "relu", "sigmoid", "softmax", "tanh",
 ]

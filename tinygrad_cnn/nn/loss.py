@@ -1,6 +1,12 @@
-"""Losses as modules: each stores its options and calls the matching `F` function in forward."""
+"""Losses as modules: each stores its options and calls the matching `F` function in forward.
+
+As in PyTorch, per-class `weight` (and `pos_weight`) are buffers, so they follow `to(dtype)` and
+appear in `state_dict`. Options after `weight` are keyword-only.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ..tensor import Tensor
 from . import functional as F
@@ -16,45 +22,72 @@ class _Loss(Module):
             raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
 
+    def _buffer(self, name: str, value: Any) -> None:
+        """Register an optional weight as a buffer (a Tensor of its values) or None."""
+        self.register_buffer(name, None if value is None else value if isinstance(value, Tensor) else Tensor(value))
+
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
 
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy of logits (N, C) or (N, C, d...) against int64 class indices (N, d...) or
-    class probabilities of the logits' shape."""
+    class probabilities of the logits' shape; `weight` (C,) per class; targets equal to `ignore_index`
+    count for nothing."""
 
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+    def __init__(self, weight: Any = None, *, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
-        self.label_smoothing = label_smoothing
+        self._buffer("weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.cross_entropy(input, target, reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities (N, C) against int64 class indices (N,)."""
+    """Negative log-likelihood of log-probabilities (N, C) or (N, C, d...) against int64 class indices."""
+
+    def __init__(self, weight: Any = None, *, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._buffer("weight", weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.nll_loss(input, target, reduction=self.reduction)
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class BCELoss(_Loss):
     """Binary cross-entropy of probabilities p against targets y of the same shape (log clamped at -100)."""
 
+    def __init__(self, weight: Any = None, *, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._buffer("weight", weight)
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy(input, target, reduction=self.reduction)
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy of sigmoid(z), computed stably from the logits z; targets of z's shape."""
+    """Binary cross-entropy of sigmoid(z), computed stably from the logits z; targets of z's shape;
+    `pos_weight` scales the positive term (per class when it has the last dim's size)."""
+
+    def __init__(self, weight: Any = None, *, reduction: str = "mean", pos_weight: Any = None) -> None:
+        super().__init__(reduction)
+        self._buffer("weight", weight)
+        self._buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
 
 
 class MSELoss(_Loss):
     """Mean (or summed) squared error between tensors of the same shape."""
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        super().__init__(reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
