@@ -327,6 +327,12 @@ def test_a_random_fn_is_refused_as_not_deterministic():
         tc.gradcheck(lambda t: t * float(rng.uniform()), [leaf(2)])
 
 
+def test_a_single_tensor_stands_for_one_argument_and_other_inputs_are_type_errors():
+    assert tc.gradcheck(lambda t: t.tanh(), leaf(3))
+    with pytest.raises(TypeError, match="inputs must be a Tensor or a list"):
+        tc.gradcheck(lambda t: t.tanh(), np.ones(3))
+
+
 def test_bad_tolerances_are_value_errors():
     with pytest.raises(ValueError, match="eps=0"):
         tc.gradcheck(lambda t: t, [leaf(2)], eps=0)

@@ -29,9 +29,9 @@ class GradcheckError(RuntimeError):
     `.report` holds the `GradcheckReport` for programmatic use.
     """
 
-    def __init__(self, report: GradcheckReport):
+    def __init__(self, report: GradcheckReport | str):
         super().__init__(str(report))
-        self.report = report
+        self.report = report if isinstance(report, GradcheckReport) else None
 
 
 # ----- the report ---------------------------------------------------------------------------------
@@ -152,8 +152,11 @@ def float64_problem(fn: Callable, inputs: Sequence[Any]) -> Iterator[tuple[Calla
     `(label, tensor)` for each input that requires grad and, when fn is a Module, each of its trainable
     parameters. Parameters and floating buffers are switched to float64 copies for the duration and
     restored afterwards (data, dtype and `.grad`), so running statistics are left untouched too."""
-    if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
-        raise TypeError(f"gradcheck: inputs must be a list or tuple of arguments, got {type(inputs).__name__}")
+    if isinstance(inputs, Tensor):  # one Tensor stands for a one-argument call, as in PyTorch
+        inputs = [inputs]
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"gradcheck: inputs must be a Tensor or a list or tuple of arguments, "
+                        f"got {type(inputs).__name__}")
     # C order, so that an element can be perturbed through a flat view of the data.
     copies = [Tensor(np.array(x.data, dtype=float64, order="C"), requires_grad=x.requires_grad)
               if isinstance(x, Tensor) and x.dtype.kind == "f" else x for x in inputs]
