@@ -191,6 +191,22 @@ def test_relu_at_zero_is_reported_as_a_non_differentiable_point_not_a_mismatch()
     assert tc.gradcheck(lambda t: t.relu(), [x], allow_kinks=True)
 
 
+@pytest.mark.parametrize(("fn", "kink"), [
+    (lambda t: t.leaky_relu(0.1), 0.0),
+    (lambda t: t.clip(-0.5, 0.5), 0.5),
+    (lambda t: t.clip(-0.5, 0.5), -0.5),
+], ids=["leaky_relu", "clip-max", "clip-min"])
+def test_every_kind_of_kink_is_found_by_one_sided_differences(fn, kink):
+    x = Tensor(np.array([kink, 0.25, -2.0]), requires_grad=True, dtype=np.float64)
+    report = _failure(fn, [x]).report.inputs[0]
+    assert [r.index for r in report.kinks] == [(0,)] and not report.mismatches and report.invalid_kinks == 0
+    assert tc.gradcheck(fn, [x], allow_kinks=True)
+
+
+def test_abs_at_zero_passes_because_its_subgradient_zero_is_the_central_difference():
+    assert tc.gradcheck(lambda t: t.abs(), [Tensor(np.array([0.0, 1.0]), requires_grad=True)])
+
+
 def test_a_wrong_value_at_a_kink_still_fails_with_allow_kinks():
     class ReluWrongAtZero(tc.Function):
         @staticmethod
@@ -285,6 +301,17 @@ def test_a_module_has_every_parameter_checked_and_restored_to_float32():
                                                 "parameter '3.weight'", "parameter '3.bias'"]
     for name, p in model.named_parameters():
         assert p.dtype == np.float32 and p.grad is None and np.array_equal(p.data, weights[name])
+
+
+def test_a_whole_small_cnn_is_checked_in_one_call():
+    nn = tc.nn
+    tc.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(3, 4, 3),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(4, 3))
+    x = tc.randn(2, 1, 6, 6, requires_grad=True)
+    report = check_gradients(model, [x], atol=1e-6, rtol=1e-5)
+    assert report.ok, str(report)
+    assert len(report.inputs) == 7 and all(r.mode == "per-element" for r in report.inputs)
 
 
 def test_a_module_with_a_broken_layer_names_the_parameter():
