@@ -70,6 +70,16 @@ def test_anomaly_mode_is_off_after_the_block_even_when_it_raised():
     assert np.isnan(y.data).all()
 
 
+def test_detect_anomaly_works_as_a_decorator():
+    @tc.detect_anomaly()
+    def make_nan(x):
+        return x.log()
+
+    with pytest.raises(AnomalyError, match="forward of 'log'"):
+        make_nan(leaf(-1.0))
+    assert not grad_mode.anomaly
+
+
 def test_anomaly_mode_lets_finite_graphs_run_and_gives_the_same_gradients():
     x = leaf(0.5, 1.5)
     with tc.detect_anomaly():

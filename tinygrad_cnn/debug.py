@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import sys
@@ -235,9 +236,10 @@ def _check_backward(node: Context, grad_output: np.ndarray, input_grads: tuple) 
                       f"({_summary(grad_output)})"))
 
 
-class detect_anomaly:  # noqa: N801 (a context manager named as PyTorch's)
+class detect_anomaly(contextlib.ContextDecorator):  # noqa: N801 (named as PyTorch's)
     """`with tc.detect_anomaly():` raise `AnomalyError` at the first NaN or inf, in forward or backward.
 
+    Also usable as a decorator, `@tc.detect_anomaly()`.
     Each node made inside records the user's source line that created it (and its nn.Module path),
     so the error names the op, the ranges of its inputs and that line. Ops run slower inside (one
     stack walk and one finiteness check per op); outside, the engine does no extra work.

@@ -99,13 +99,13 @@ class InputReport:
             lines.append(f"  {_count(len(self.kinks), 'element')} on a non-differentiable point (the one-sided "
                          "derivatives differ, so the central difference is their average, not a derivative):")
             lines += _table(self.kinks[:max_rows], ("analytic", "left", "right", "central"),
-                            lambda r: (r.analytic, r.left, r.right, r.numeric))
+                            lambda r: (r.analytic, r.left, r.right, r.numeric), _kink_side)
             if self.invalid_kinks:
                 lines.append(f"  at {self.invalid_kinks} of them the analytic value is outside [left, right]: "
                              "no one-sided derivative agrees, so backward is wrong there")
             else:
-                lines.append("  the analytic values are between the one-sided derivatives (valid subgradients): "
-                             "move the input off the kink, or pass allow_kinks=True to accept them")
+                lines.append("  each analytic value is a one-sided derivative or between them (a valid subgradient): "
+                             "move the input off the kink, or pass allow_kinks=True to accept it")
         lines += [f"  hint: {hint}" for hint in self.hints]
         return lines
 
@@ -114,12 +114,25 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _table(rows: list[Row], names: tuple[str, ...], values: Callable[[Row], tuple]) -> list[str]:
+def _table(rows: list[Row], names: tuple[str, ...], values: Callable[[Row], tuple],
+           remark: Callable[[Row], str] = lambda row: "") -> list[str]:
     index_width = max(8, *(len(str(r.index)) for r in rows))
     lines = ["    " + "index".ljust(index_width) + "".join(f"{n:>14}" for n in names)]
     for row in rows:
-        lines.append("    " + str(row.index).ljust(index_width) + "".join(f"{v:>14.6g}" for v in values(row)))
+        cells = "".join(f"{v:>14.6g}" for v in values(row))
+        lines.append(("    " + str(row.index).ljust(index_width) + cells + "  " + remark(row)).rstrip())
     return lines
+
+
+def _kink_side(row: Row) -> str:
+    """Which one-sided derivative the analytic value agrees with, in words."""
+    scale = 1e-6 * max(1.0, abs(row.left), abs(row.right))
+    if abs(row.analytic - row.left) <= scale:
+        return "= left derivative"
+    if abs(row.analytic - row.right) <= scale:
+        return "= right derivative"
+    low, high = sorted((row.left, row.right))
+    return "between them" if low <= row.analytic <= high else "outside both"
 
 
 @dataclass
