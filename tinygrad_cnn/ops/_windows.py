@@ -16,7 +16,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -57,8 +57,8 @@ class Windows:
                      zip(self.input_size, self.kernel, self.stride, self.dilation, self.padding))
 
     @cached_property
-    def offsets(self) -> list[tuple[tuple[int, ...], tuple[slice, ...], tuple[slice, ...], bool]]:
-        """(kernel index, output slices, input slices, covers all outputs) for every kernel offset."""
+    def offsets(self) -> list[Offset]:
+        """Every kernel offset with the output and input positions it pairs up (see `Offset`)."""
         per_dim = [_dim_offsets(n, o, k, s, d, lo) for n, o, k, s, d, (lo, _) in
                    zip(self.input_size, self.output_size, self.kernel, self.stride, self.dilation, self.padding)]
         result = []
@@ -66,9 +66,30 @@ class Windows:
             pairs = [per_dim[dim][i] for dim, i in enumerate(index)]
             out_slices = tuple(p[0] for p in pairs)
             in_slices = tuple(p[1] for p in pairs)
-            full = all(s.stop - s.start == o for s, o in zip(out_slices, self.output_size))
-            result.append((index, out_slices, in_slices, full))
+            every_output = all(s.stop - s.start == o for s, o in zip(out_slices, self.output_size))
+            result.append(Offset(index, out_slices, in_slices, every_output))
         return result
+
+    @cached_property
+    def covering_offset(self) -> Offset | None:
+        """The first offset that reads every input position exactly once (the centre of a stride-1
+        'same' kernel), or None."""
+        return next((offset for offset in self.offsets if all(
+            s.start == 0 and s.stop == n and s.step == 1 for s, n in zip(offset.in_slices, self.input_size))), None)
+
+
+class Offset(NamedTuple):
+    """One kernel offset: output positions `out_slices` read input positions `in_slices` (same shape)."""
+
+    index: tuple[int, ...]  # the kernel position
+    out_slices: tuple[slice, ...]
+    in_slices: tuple[slice, ...]
+    every_output: bool  # no output of this offset falls on padding
+
+    @property
+    def empty(self) -> bool:
+        """Every output of this offset falls on padding."""
+        return any(s.stop <= s.start for s in self.out_slices)
 
 
 def resolve_padding(padding: Any, input_size: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
@@ -192,11 +213,12 @@ def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0) -> np.ndarray:
     """
     channel_major = np.moveaxis(x, 1, 0)  # a view: (C, N, *S)
     cols = scratch((x.shape[1], *windows.kernel, x.shape[0], *windows.output_size), x.dtype)
-    for index, out_slices, in_slices, full in windows.offsets:
-        block = cols[(slice(None), *index)]  # (C, N, *O)
-        if not full:
-            _fill_outside(block, out_slices, windows.output_size, fill)
-        block[(slice(None), slice(None), *out_slices)] = channel_major[(slice(None), slice(None), *in_slices)]
+    for offset in windows.offsets:
+        block = cols[(slice(None), *offset.index)]  # (C, N, *O)
+        if not offset.every_output:
+            _fill_outside(block, offset.out_slices, windows.output_size, fill)
+        block[(slice(None), slice(None), *offset.out_slices)] = channel_major[(slice(None), slice(None),
+                                                                               *offset.in_slices)]
     return cols
 
 
@@ -218,10 +240,16 @@ def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int) -> np.nd
     One strided add per kernel offset (never np.add.at); columns that fell on padding are dropped.
     """
     grad = scratch((batch, channels, *windows.input_size), cols.dtype)
-    grad.fill(0)
-    channel_major = np.moveaxis(grad, 1, 0)  # a view: adds land in grad
-    for index, out_slices, in_slices, _ in windows.offsets:
-        if any(s.stop <= s.start for s in out_slices):
-            continue
-        channel_major[(slice(None), slice(None), *in_slices)] += cols[(slice(None), *index, slice(None), *out_slices)]
+    channel_major = np.moveaxis(grad, 1, 0)  # a view: writes land in grad
+    # An offset that meets every input once (the centre of a 'same' kernel) starts the sum by a copy,
+    # saving the pass that zeroes the buffer.
+    first = windows.covering_offset
+    if first is None:
+        grad.fill(0)
+    else:
+        np.copyto(channel_major, cols[(slice(None), *first.index, slice(None), *first.out_slices)])
+    for offset in windows.offsets:
+        if offset is not first and not offset.empty:
+            channel_major[(slice(None), slice(None), *offset.in_slices)] += cols[(slice(None), *offset.index,
+                                                                                  slice(None), *offset.out_slices)]
     return grad

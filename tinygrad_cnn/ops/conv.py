@@ -104,25 +104,27 @@ class ConvNd(Function):
         cols, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         windows: Windows = ctx.windows
-        groups = ctx.groups
+        groups, channels = ctx.groups, ctx.input_shape[1]
         batch, out_channels = grad_output.shape[:2]
-        grad_b = grad_output.sum(axis=(0, *range(2, grad_output.ndim))) if need_b else None
+        group_out = out_channels // groups
+        if not (need_x or need_w):
+            return None, None, grad_output.sum(axis=(0, *range(2, grad_output.ndim)))
+        # (G, Og, N*L): the output gradient with the batch beside the positions, as cols has it.
+        grad_rows = scratch((groups, group_out, batch, grad_output[0, 0].size), grad_output.dtype)
+        np.copyto(grad_rows, grad_output.reshape(batch, groups, group_out, -1).transpose(1, 2, 0, 3))
+        grad_rows = grad_rows.reshape(groups, group_out, -1)
+        # Summed along the contiguous axis: faster, and pairwise (more exact in float32) where a sum over
+        # the batch axis would not be.
+        grad_b = grad_rows.reshape(out_channels, -1).sum(axis=1) if need_b else None
         grad_x = grad_w = None
-        if need_x or need_w:
-            # (G, Og, N*L): the output gradient with the batch beside the positions, as cols has it.
-            group_out = out_channels // groups
-            grad_rows = scratch((groups, group_out, batch, grad_output[0, 0].size), grad_output.dtype)
-            np.copyto(grad_rows, grad_output.reshape(batch, groups, group_out, -1).transpose(1, 2, 0, 3))
-            grad_rows = grad_rows.reshape(groups, group_out, -1)
-            if need_w:
-                grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1)).reshape(out_channels, -1, *windows.kernel)
-            if need_x:
-                kernels = weight.reshape(groups, group_out, -1)
-                grad_cols = scratch((groups, kernels.shape[2], grad_rows.shape[2]), grad_output.dtype)
-                np.matmul(kernels.transpose(0, 2, 1), grad_rows, out=grad_cols)  # (G, Cg*K, N*L)
-                channels = ctx.input_shape[1]
-                grad_cols = grad_cols.reshape(channels, *windows.kernel, batch, *windows.output_size)
-                grad_x = fold(grad_cols, windows, batch, channels)
+        if need_w:
+            grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1)).reshape(out_channels, -1, *windows.kernel)
+        if need_x:
+            kernels = weight.reshape(groups, group_out, -1)
+            grad_cols = scratch((groups, kernels.shape[2], grad_rows.shape[2]), grad_output.dtype)
+            np.matmul(kernels.transpose(0, 2, 1), grad_rows, out=grad_cols)  # (G, Cg*K, N*L)
+            grad_x = fold(grad_cols.reshape(channels, *windows.kernel, batch, *windows.output_size),
+                          windows, batch, channels)
         return grad_x, grad_w, grad_b
 
 
