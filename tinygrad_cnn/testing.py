@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -184,7 +184,6 @@ class CheckOpResult:
     name: str
     samples: int
     properties: tuple[str, ...] = ("forward", "backward", "dtype", "gradcheck", "taylor")
-    notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"check_op({self.name}): {self.samples} samples passed {', '.join(self.properties)}"
@@ -304,6 +303,7 @@ def check_op(function: type[Function] | str, samples: Any = None, *, kinks: Call
     if samples is None:
         raise ValueError(f"check_op({function.__name__}): give samples (a strategy, a function of rng, or a list)")
     failures: list[tuple[Sample, _PropertyFailure]] = []
+    passed = [0]
 
     def check(drawn: Any) -> None:
         sample = _as_sample(drawn)
@@ -312,8 +312,8 @@ def check_op(function: type[Function] | str, samples: Any = None, *, kinks: Call
         except _PropertyFailure as failure:
             failures.append((sample, failure))
             raise
+        passed[0] += 1
 
-    count = 0
     try:
         if type(samples).__module__.startswith("hypothesis"):
             from hypothesis import HealthCheck, given, settings
@@ -321,20 +321,17 @@ def check_op(function: type[Function] | str, samples: Any = None, *, kinks: Call
             run = settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
                            report_multiple_bugs=False, suppress_health_check=list(HealthCheck))(given(samples)(check))
             run()
-            count = max_examples
         else:
-            drawn_all = samples(np.random.default_rng(seed)) if callable(samples) else samples
-            for drawn in drawn_all:
+            for drawn in samples(np.random.default_rng(seed)) if callable(samples) else samples:
                 check(drawn)
-                count += 1
     except _PropertyFailure:
         sample, failure = failures[-1]  # Hypothesis replays the shrunk example last
         npz, script = write_failure(function, sample, failure.prop, out_dir)
         raise CheckOpError(f"check_op({function.__name__}): {failure}\n(sample: {sample.note or 'unnamed'}; "
                            f"saved to {npz}; reproduce with: python {script})") from None
-    if count == 0:
+    if passed[0] == 0:
         raise ValueError(f"check_op({function.__name__}): the samples were empty")
-    return CheckOpResult(function.__name__, count)
+    return CheckOpResult(function.__name__, passed[0])
 
 
 # ----- saving a failing sample and its reproducer ---------------------------------------------------
