@@ -177,6 +177,17 @@ def test_check_op_catches_a_wrong_gradient_shape(tmp_path):
         testing.check_op(SumWrongShape, [(np.ones((2, 3)),)], out_dir=str(tmp_path))
 
 
+def test_check_op_reports_a_backward_that_raises_and_saves_the_sample(tmp_path):
+    class Crashes(Swish):
+        @staticmethod
+        def backward(ctx, grad_output):
+            raise IndexError("tap 3 out of range")
+
+    with pytest.raises(testing.CheckOpError, match="property 'backward' failed: Crashes.backward raised IndexError"):
+        testing.check_op(Crashes, [(np.ones(2),)], out_dir=str(tmp_path))
+    assert (tmp_path / "crashes_backward.npz").exists()
+
+
 def test_check_op_compares_forward_with_a_reference(tmp_path):
     with pytest.raises(testing.CheckOpError, match="property 'forward' failed: .*differs from the reference"):
         testing.check_op(Swish, [(np.array([1.0, 2.0]),)], reference=np.tanh, out_dir=str(tmp_path))

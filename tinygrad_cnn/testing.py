@@ -227,6 +227,16 @@ def check_sample(function: type[Function], args: Sequence[Any], attrs: dict | No
         raise CheckOpError(f"check_op({function.__name__}): {failure}") from None
 
 
+def _raw_backward(function: type[Function], out: Tensor, prop: str) -> tuple:
+    """The op's backward called directly on its node with a gradient of ones: what it returns, before
+    the engine checks shapes and casts dtypes."""
+    try:
+        grads = function.backward(out._ctx, np.ones(out.shape, out.dtype))
+    except Exception as error:
+        raise _PropertyFailure(prop, f"{function.__name__}.backward raised {type(error).__name__}: {error}") from error
+    return grads if isinstance(grads, tuple) else (grads,)
+
+
 def _check_properties(function: type[Function], sample: Sample, kinks: Any, reference: Callable | None,
                       atol: float, rtol: float) -> None:
     name, attrs = function.__name__, sample.attrs
@@ -248,8 +258,7 @@ def _check_properties(function: type[Function], sample: Sample, kinks: Any, refe
             worst = float(np.max(np.abs(out.data - expected)))
             raise _PropertyFailure("forward", f"the output differs from the reference by up to {worst:.3g}")
     # backward: one gradient per input, each of its input's shape (called directly, before the engine)
-    grads = function.backward(out._ctx, np.ones(out.shape, out.dtype))
-    grads = grads if isinstance(grads, tuple) else (grads,)
+    grads = _raw_backward(function, out, "backward")
     if len(grads) != len(sample.args):
         raise _PropertyFailure("backward", f"backward returned {len(grads)} gradients for {len(sample.args)} inputs")
     for position, (grad, arg) in enumerate(zip(grads, sample.args, strict=True)):
@@ -258,13 +267,16 @@ def _check_properties(function: type[Function], sample: Sample, kinks: Any, refe
                                                f"{position} of shape {np.shape(arg)}")
     # dtype: float32 in, float32 out, and float32 gradients straight from backward (before the engine casts)
     inputs32 = _tensors(sample, float32)
-    out32 = function.apply(*inputs32, **attrs)
+    try:
+        out32 = function.apply(*inputs32, **attrs)
+    except Exception as error:
+        raise _PropertyFailure("dtype", f"{name}.forward raised {type(error).__name__} on float32 inputs: "
+                                        f"{error}") from error
     if out32.dtype != float32:
         raise _PropertyFailure("dtype", f"float32 inputs gave a {out32.dtype} output")
     if out32.shape != out.shape:
         raise _PropertyFailure("forward", f"float32 inputs gave shape {out32.shape}, float64 ones {out.shape}")
-    grads32 = function.backward(out32._ctx, np.ones(out32.shape, float32))
-    for position, grad in enumerate(grads32 if isinstance(grads32, tuple) else (grads32,)):
+    for position, grad in enumerate(_raw_backward(function, out32, "dtype")):
         if grad is not None and np.asarray(grad).dtype != float32:
             raise _PropertyFailure("dtype", f"float32 inputs gave a {np.asarray(grad).dtype} gradient for input "
                                             f"{position} (a float64 constant or scalar upcasts it)")
