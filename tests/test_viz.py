@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import re
 import shutil
 import weakref
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import graphviz
 import numpy as np
@@ -490,3 +492,20 @@ def test_without_dot_render_explains_how_to_install_graphviz(tmp_path, monkeypat
     assert graph.source.startswith("digraph")
     graph.save(str(tmp_path / "g.dot"))
     assert (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+# ----- the example ----------------------------------------------------------------------------------
+def test_visualize_graph_example_writes_both_pictures(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("sklearn", reason="part (b) trains on the digits from scikit-learn (the examples extra)")
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "examples"))
+    example = importlib.import_module("visualize_graph")
+    expression, step = example.main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "grad 6.0" in out  # dL/da = b * f = (-3)(-2), printed by print_graph
+    if not HAS_DOT:
+        assert expression.suffix == step.suffix == ".dot" and "apt-get install graphviz" in out
+        return
+    assert expression.suffix == step.suffix == ".svg"
+    svg_text = " ".join(t.text or "" for t in ET.parse(step).getroot().iter("{http://www.w3.org/2000/svg}text"))
+    assert "0: Conv2d" in svg_text and "0.weight" in svg_text and "grad norm" in svg_text
+    assert "images" in svg_text and "cross_entropy" in svg_text

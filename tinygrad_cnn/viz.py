@@ -505,11 +505,22 @@ def draw_graph(
     for scope in sorted(clusters, key=len, reverse=True):
         if scope:
             clusters[scope[:-1]].subgraph(clusters[scope])
+    computed = ("op", "module")
     for record in records.values():
+        # A module's leaves sit one rank above its op; the data edge coming in from another module
+        # spans two ranks, so the modules stack top to bottom instead of zig-zagging side by side.
+        has_own_leaves = bool(record.scope) and any(
+            records[edge.key].kind not in computed and records[edge.key].scope == record.scope
+            for edge in record.inputs)
         for edge in record.inputs:
             attrs = {} if edge.grad_flows else dict(style="dashed", color="#9ca3af")
             if show_shapes:
                 attrs["label"] = " " + _format_tensor_type(edge.shape, edge.dtype)
+            tail = records[edge.key]
+            if tail.kind in computed:
+                attrs["weight"] = "10"  # keep the data path straight; leaves bend towards it
+                if has_own_leaves and tail.scope != record.scope:
+                    attrs["minlen"] = "2"
             graph.edge(edge.key, record.key, **attrs)
     return graph
 
