@@ -6,7 +6,7 @@ import contextlib
 import linecache
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -18,28 +18,21 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 # ----- explain backward ---------------------------------------------------------------------------
-class _TraceState:
-    """What `print_trace` knows of the walk in progress: each node's consumer count and what is left."""
-
-    consumers: dict = {}
-    remaining: set = set()
+def tracer() -> Callable[[Context, np.ndarray], None]:
+    """A fresh `trace` hook for one backward walk (`loss.backward(trace=True)`): one line per node as it
+    is processed, with the step, the op, its output shape, the norm of the gradient arriving at it, and
+    how many consumers it gathered gradient from (a node runs only once all of them have sent theirs)."""
+    consumers: dict[Context, int] = {}
     step = 0
 
+    def trace(node: Context, grad_output: np.ndarray) -> None:
+        nonlocal consumers, step
+        if not consumers:  # the first node is the root: count the walk's consumers once
+            consumers = _walk(node)
+        print(_trace_line(step, node, grad_output, consumers[node]))
+        step += 1
 
-def print_trace(node: Context, grad_output: np.ndarray) -> None:
-    """The `trace` hook of backward (`loss.backward(trace=True)`): one line per node as it is processed.
-
-    The line gives the step, the op, its output shape, the norm of the gradient arriving at it, and how
-    many consumers it gathered gradient from (a node runs only once all of them have sent theirs).
-    """
-    state = _TraceState
-    if node not in state.remaining:  # the root of a new walk: count its consumers once
-        state.consumers = _walk(node)
-        state.remaining = set(state.consumers)
-        state.step = 0
-    state.remaining.discard(node)
-    print(_trace_line(state.step, node, grad_output, state.consumers[node]))
-    state.step += 1
+    return trace
 
 
 def _trace_line(step: int, node: Context, grad_output: np.ndarray, joins: int) -> str:

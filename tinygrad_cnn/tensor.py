@@ -199,7 +199,7 @@ class Tensor:
         """
         from . import autograd, debug
 
-        autograd.backward(self, gradient, retain_graph, debug.print_trace if trace else None)
+        autograd.backward(self, gradient, retain_graph, debug.tracer() if trace else None)
 
     def zero_grad(self) -> None:
         self.grad = None
