@@ -50,6 +50,18 @@ def test_shuffle_is_repeatable_by_seed_and_differs_between_epochs():
     np.testing.assert_array_equal(next(iter(DataLoader(_dataset(20), batch_size=20, shuffle=True)))[1].data, first)
 
 
+def test_array_datasets_are_batched_by_fancy_indexing_not_per_sample():
+    class Counting(TensorDataset):
+        calls = 0
+
+        def __getitem__(self, index):
+            Counting.calls += 1
+            return super().__getitem__(index)
+
+    batches = list(DataLoader(Counting(np.zeros((10, 2)), np.arange(10)), batch_size=4, shuffle=True, seed=0))
+    assert len(batches) == 3 and Counting.calls == 0
+
+
 def test_any_indexable_dataset_is_collated_per_sample():
     class Squares:
         def __len__(self):
@@ -92,6 +104,14 @@ def test_load_digits_is_the_real_scikit_learn_set_split_deterministically():
     original = load_digits()
     first = split.x_test[0, 0] * 16
     assert any(np.array_equal(first, image) for image in original.images)
+
+
+def test_load_digits_without_scikit_learn_names_the_examples_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match=r"scikit-learn.*\[examples\]"):
+        tc.datasets.load_digits()
 
 
 def _write_idx(path, array, code=0x08):
