@@ -304,6 +304,10 @@ def test_ops_inside_modules_sit_in_nested_clusters_labelled_with_qualified_names
     assert dot.cluster_path(named["features.0.weight"])[-1] == "features.0: Linear"
     assert dot.cluster_path(named["head.bias"])[-1] == "head: Add"
     assert dot.cluster_path(named["input"]) == []
+    # the data edge into a module holding its own parameters spans two ranks, so modules stack vertically
+    edge = {(tail, head): attrs for tail, head, attrs in dot.edges}
+    assert edge[(op["relu"], op["add"])].get("minlen") == "2"
+    assert "minlen" not in edge[(op["matmul"], op["relu"])]
 
 
 def test_a_small_nn_model_is_clustered_by_module_and_named_from_named_parameters():
