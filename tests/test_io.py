@@ -78,9 +78,11 @@ def test_unsupported_values_raise_type_error_naming_where():
         tc.save({"f": lambda: 0}, "unused.npz")
 
 
-def test_missing_file_raises_file_not_found(tmp_path):
+def test_missing_file_raises_file_not_found_and_a_folder_value_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.npz"):
         tc.load(tmp_path / "nothing.npz")
+    with pytest.raises(ValueError, match="folder"):
+        tc.load(tmp_path)
 
 
 def test_pickled_files_are_refused(tmp_path):

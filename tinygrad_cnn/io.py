@@ -92,6 +92,8 @@ def load(path: str | os.PathLike) -> Any:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path!r}")
+    if os.path.isdir(path):
+        raise ValueError(f"load: {path!r} is a folder, not a checkpoint file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if not isinstance(archive, np.lib.npyio.NpzFile):

@@ -37,6 +37,10 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class StateDictError(RuntimeError, ValueError):
+    """A state dict that does not fit the model: a RuntimeError as in PyTorch, and a ValueError (bad input)."""
+
+
 # Bumped whenever any module gains or loses a sub-module, so a cached name map (see __call__) knows
 # when it went stale without walking the tree on every call.
 _structure_version = [0]
@@ -296,7 +300,8 @@ class Module:
         """Copy values (Tensors or arrays) into the parameters and buffers of the same names.
 
         Every problem (missing or unexpected keys with `strict=True`, a shape mismatch, a value that
-        is not numeric) is reported in one RuntimeError raised before anything is copied. Values are
+        is not numeric) is reported in one StateDictError (a RuntimeError and a ValueError) raised before
+        anything is copied. Values are
         cast to each parameter's dtype. Returns `(missing_keys, unexpected_keys)`.
         """
         if not isinstance(state_dict, Mapping):
@@ -324,7 +329,7 @@ class Module:
             if unexpected:
                 problems.insert(0, "unexpected keys: " + ", ".join(repr(k) for k in unexpected))
         if problems:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
+            raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
                                + "\n  ".join(problems))
         for key, array in sources.items():
             target = targets[key]
