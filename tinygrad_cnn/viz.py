@@ -592,7 +592,7 @@ def graph_str(root: Tensor, params: Any = None) -> str:
 
 
 def print_graph(root: Tensor, params: Any = None, file: TextIO | None = None) -> None:
-    """Print the graph behind `root` as an indented text tree (see `graph_str`); shapes in, text out."""
+    """Print the graph behind `root` as an indented text tree (see `graph_str`) to `file` (stdout)."""
     print(graph_str(root, params), file=file if file is not None else sys.stdout)
 
 
