@@ -59,6 +59,7 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> Sequential:
+        """Add `module` at the end, named by its position."""
         self.add_module(str(len(self)), module)
         return self
 
@@ -89,10 +90,12 @@ class ModuleList(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> ModuleList:
+        """Add `module` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add each of `modules` at the end, in order."""
         for module in modules:
             self.append(module)
         return self

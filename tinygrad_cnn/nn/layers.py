@@ -56,6 +56,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Draw the weights again with PyTorch's default initialisation."""
         _reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -106,6 +107,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Draw the weights again with PyTorch's default initialisation."""
         _reset_weight_and_bias(self.weight, self.bias)
 
     def _check_input(self, input: Tensor) -> None:
@@ -216,6 +218,7 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches tracked."""
         if self.track_running_stats:
             self.running_mean.data[...] = 0
             self.running_var.data[...] = 1

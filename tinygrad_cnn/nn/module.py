@@ -171,10 +171,12 @@ class Module:
                 yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator[Module]:
+        """This module and every descendant, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct child, each once."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
@@ -182,6 +184,7 @@ class Module:
                 yield name, module
 
     def children(self) -> Iterator[Module]:
+        """Each direct child module, once."""
         for _, module in self.named_children():
             yield module
 
@@ -197,18 +200,22 @@ class Module:
                 yield (f"{prefix}.{name}" if prefix else name), value
 
     def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(qualified name, parameter) here and (with recurse) below; a shared parameter once."""
         for name, param in self._named_members("_parameters", recurse):
             yield (f"{prefix}.{name}" if prefix else name), param
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter here and (with recurse) below, each once: what an optimizer takes."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(qualified name, buffer) here and (with recurse) below, each once."""
         for name, buffer in self._named_members("_buffers", recurse):
             yield (f"{prefix}.{name}" if prefix else name), buffer
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (running statistics and the like) here and below, each once."""
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
@@ -233,6 +240,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Switch gradient recording on or off for every parameter (freezing layers)."""
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
@@ -264,9 +272,11 @@ class Module:
         return self
 
     def float(self) -> Module:
+        """Convert to float32: `to(float32)`."""
         return self.to(np.float32)
 
     def double(self) -> Module:
+        """Convert to float64: `to(float64)`, e.g. for gradient checks."""
         return self.to(np.float64)
 
     # ----- state ------------------------------------------------------------------------------
