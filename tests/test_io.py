@@ -5,6 +5,9 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import nn, optim
@@ -28,6 +31,33 @@ def test_nested_structure_round_trips_with_types_kept(tmp_path):
     assert loaded["groups"] == obj["groups"] and isinstance(loaded["groups"][0]["betas"], tuple)
     assert loaded[3] == "int key" and loaded["inf"] == float("inf")
     assert loaded["scalar"] == np.float32(1.5) and loaded["scalar"].dtype == np.float32
+
+
+_leaves = st.one_of(
+    hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.int32, np.bool_]),
+               hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)),
+    st.integers(-2**62, 2**62), st.floats(allow_nan=False), st.text(max_size=5), st.booleans(), st.none(),
+)
+_trees = st.recursive(_leaves, lambda children: st.one_of(
+    st.lists(children, max_size=3), st.tuples(children, children),
+    st.dictionaries(st.one_of(st.text(max_size=4), st.integers(-5, 5)), children, max_size=3)), max_leaves=8)
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+@given(tree=_trees)
+def test_any_nesting_of_arrays_and_plain_values_round_trips_exactly(tree, tmp_path_factory):
+    path = tmp_path_factory.mktemp("io") / "tree.ckpt"
+    tc.save(tree, path)
+    assert _same(tree, tc.load(path))
 
 
 def test_save_writes_exactly_the_given_path_and_leaves_no_temporary(tmp_path):
