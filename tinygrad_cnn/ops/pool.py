@@ -2,9 +2,9 @@
 
 Both are separable: a 2-D window's max (or sum) is the max (or sum) over its rows of each row's 1-D
 window result. So each op runs two 1-D passes, first along W then along H, and each pass loops over
-the k offsets of its kernel with strided slices: O(kh + kw) vectorised passes, no im2col copy. When
-the windows do not overlap (stride >= span, the usual 2x2/2) the backward writes each slice once
-instead of accumulating into it.
+the k offsets of its kernel with strided slices (the shared `Windows` offsets, so padding is never
+materialised): O(kh + kw) vectorised passes, no im2col copy. When the windows do not overlap
+(stride >= span, the usual 2x2/2) the backward writes each slice once instead of accumulating into it.
 
 Max-pool ties follow PyTorch: the gradient goes to the first maximum in row-major window order.
 Taking the first maximum along W within each row, then the first row whose maximum is strictly
