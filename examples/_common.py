@@ -27,6 +27,7 @@ except ImportError:
     import tinygrad_cnn as tc
 
 EXTRA_HINT = "pip install 'tinygrad_cnn[examples]'  (scikit-learn, tqdm, matplotlib)"
+PIP_NAMES = {"sklearn": "scikit-learn"}  # where the name to install differs from the name to import
 
 
 def require(module: str, purpose: str) -> ModuleType:
@@ -34,7 +35,8 @@ def require(module: str, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise SystemExit(f"error: {purpose} needs the optional package '{module}', which is not installed.\n"
+        raise SystemExit(f"error: {purpose} needs the optional package '{PIP_NAMES.get(module, module)}', "
+                         "which is not installed.\n"
                          f"       Install the examples' extras with: {EXTRA_HINT}") from None
 
 

@@ -39,6 +39,13 @@ def test_require_names_the_missing_package_and_how_to_install_it(example):
         common.require("no_such_package_zz", "this test")
 
 
+def test_digit_examples_without_scikit_learn_say_what_to_install(example, monkeypatch, tmp_path):
+    # A None entry in sys.modules makes `import sklearn` raise ImportError, as if it were not installed.
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    with pytest.raises(SystemExit, match=r"(?s)needs the optional package 'scikit-learn'.*tinygrad_cnn\[examples\]"):
+        example("train_digits").main(["--quick", "--out", str(tmp_path)])
+
+
 @pytest.mark.parametrize("flag", [["--epochs", "0"], ["--batch-size", "-3"], ["--lr", "0"], ["--lr", "nan"]])
 def test_bad_flags_are_refused_with_the_value(example, flag, capsys):
     with pytest.raises(SystemExit) as raised:
@@ -63,7 +70,6 @@ def test_upscale_matches_torch_bilinear_interpolation(example):
 
 
 def test_examples_run_without_tqdm_and_say_so(example, monkeypatch, capsys):
-    # A None entry in sys.modules makes `import tqdm` raise ImportError, as if it were not installed.
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     monkeypatch.delattr(example("_common").progress, "warned", raising=False)
