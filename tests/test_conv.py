@@ -3,6 +3,7 @@ the worked examples, the 'same' rule, bad input, and (optionally) PyTorch."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import numpy as np
@@ -76,24 +77,37 @@ def configurations(draw, max_size: int = 6):
     return x, weight, bias, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
+@contextlib.contextmanager
+def column_layout(batch_last: bool):
+    """Force one of unfold's two column layouts (normally picked by output row length)."""
+    saved = conv.BATCH_LAST_BELOW
+    conv.BATCH_LAST_BELOW = 10**9 if batch_last else 0
+    try:
+        yield
+    finally:
+        conv.BATCH_LAST_BELOW = saved
+
+
 def run(x, weight, bias, **attrs):
     function = conv.conv2d if x.ndim == 4 else conv.conv1d
     return function(x, weight, bias, **attrs)
 
 
-@given(configurations())
-def test_forward_matches_direct_summation(config):
+@given(configurations(), st.booleans())
+def test_forward_matches_direct_summation(config, batch_last):
     x, weight, bias, attrs = config
-    out = run(tc.Tensor(x), tc.Tensor(weight), None if bias is None else tc.Tensor(bias), **attrs)
+    with column_layout(batch_last):
+        out = run(tc.Tensor(x), tc.Tensor(weight), None if bias is None else tc.Tensor(bias), **attrs)
     np.testing.assert_allclose(out.data, reference_conv(x, weight, bias, **attrs), rtol=1e-12, atol=1e-12)
 
 
-@given(configurations(max_size=5))
-def test_gradients_match_finite_differences(config):
+@given(configurations(max_size=5), st.booleans())
+def test_gradients_match_finite_differences(config, batch_last):
     x, weight, bias, attrs = config
     inputs = [tc.Tensor(a, requires_grad=True) for a in (x, weight) + (() if bias is None else (bias,))]
-    assert tc.gradcheck(lambda *t: run(t[0], t[1], t[2] if len(t) > 2 else None, **attrs), inputs,
-                        atol=1e-7, rtol=1e-6)
+    with column_layout(batch_last):
+        assert tc.gradcheck(lambda *t: run(t[0], t[1], t[2] if len(t) > 2 else None, **attrs), inputs,
+                            atol=1e-7, rtol=1e-6)
 
 
 @given(st.integers(1, 9), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3))
@@ -179,13 +193,21 @@ def test_no_grad_records_nothing():
 
 
 # ----- the shared window helper ------------------------------------------------------------------------------
-@given(configurations())
-def test_fold_is_the_adjoint_of_unfold(config):
+@given(configurations(), st.booleans())
+def test_fold_is_the_adjoint_of_unfold(config, batch_last):
     x, weight, _, attrs = config
     windows = make_windows(x.shape[2:], weight.shape[2:], attrs["stride"], attrs["padding"], attrs["dilation"], "t")
-    cols = unfold(x, windows)
+    cols = unfold(x, windows, batch_last=batch_last)
     other = np.random.default_rng(0).standard_normal(cols.shape)
-    assert np.isclose(np.vdot(cols, other), np.vdot(x, fold(other, windows, *x.shape[:2])), rtol=1e-10, atol=1e-10)
+    folded = fold(other, windows, *x.shape[:2], batch_last=batch_last)
+    assert np.isclose(np.vdot(cols, other), np.vdot(x, folded), rtol=1e-10, atol=1e-10)
+
+
+def test_batch_last_columns_are_the_same_columns_with_the_batch_moved():
+    x = np.random.default_rng(5).standard_normal((3, 2, 5, 4))
+    windows = make_windows((5, 4), (2, 3), (2, 1), "same", 1, "t")
+    np.testing.assert_array_equal(unfold(x, windows, batch_last=True),
+                                  np.moveaxis(unfold(x, windows).copy(), 3, -1))
 
 
 def test_unfold_fills_padding_with_the_fill_value():
@@ -204,19 +226,25 @@ def test_scratch_buffers_in_use_are_never_handed_out_again():
     assert scratch((3, 5), np.dtype(np.float64)).__array_interface__["data"][0] == address  # reused once free
 
 
-def test_outputs_and_saved_columns_survive_later_convolutions():
+@pytest.mark.parametrize("batch_last", [False, True])
+def test_outputs_and_saved_columns_survive_later_convolutions(batch_last):
     rng = np.random.default_rng(4)
     w = tc.Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
     xs = [tc.Tensor(rng.standard_normal((2, 2, 6, 6)), requires_grad=True) for _ in range(3)]
-    outs = [conv.conv2d(x, w, padding=1) for x in xs]  # same shapes: the buffers would collide if reused
-    for x, out in zip(xs, outs):
-        np.testing.assert_allclose(out.data, reference_conv(x.data, w.data, None, (1, 1), (1, 1), (1, 1), 1))
-    total = outs[0].sum() + outs[1].sum() + outs[2].sum()
-    total.backward(retain_graph=True)
-    first = w.grad.data.copy()
-    w.grad = None
-    total.backward()  # a second pass reads every saved column again
-    np.testing.assert_allclose(w.grad.data, first)
+    with column_layout(batch_last):
+        outs = [conv.conv2d(x, w, padding=1) for x in xs]  # same shapes: the buffers would collide if reused
+        for x, out in zip(xs, outs):
+            np.testing.assert_allclose(out.data, reference_conv(x.data, w.data, None, (1, 1), (1, 1), (1, 1), 1))
+        total = outs[0].sum() + outs[1].sum() + outs[2].sum()
+        total.backward(retain_graph=True)
+        first = w.grad.data.copy(), [x.grad.data.copy() for x in xs]
+        w.grad = None
+        for x in xs:
+            x.grad = None
+        total.backward()  # a second pass reads every saved column again
+    np.testing.assert_allclose(w.grad.data, first[0])
+    for x, grad in zip(xs, first[1]):
+        np.testing.assert_allclose(x.grad.data, grad)
 
 
 # ----- bad input ----------------------------------------------------------------------------------------------

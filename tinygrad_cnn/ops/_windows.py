@@ -204,29 +204,37 @@ def release_scratch() -> None:
         _scratch.clear()
 
 
-def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0) -> np.ndarray:
-    """im2col, channel-major: (N, C, *S) -> (C, *K, N, *O), padded positions set to `fill`.
+def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0, batch_last: bool = False) -> np.ndarray:
+    """im2col, channel-major: (N, C, *S) -> (C, *K, N, *O), or (C, *K, *O, N) with `batch_last`;
+    padded positions set to `fill`.
 
     Column (c, k..., n, o...) holds x[n, c] at the input position of output o under kernel offset k.
-    Channels lead and the batch sits beside the output positions, so (C*K, N*O) is one matrix for a
-    single GEMM and (N, C*K, O) per-sample views need no copy.
+    Channels lead, so (C*K, N*O) is one matrix for a single GEMM. Each offset is one strided copy whose
+    innermost run is an output row (Wo), or Wo*N values with `batch_last`: much faster when rows are
+    short, at the price of transposing the input (and the GEMM's output) once.
     """
-    channel_major = np.moveaxis(x, 1, 0)  # a view: (C, N, *S)
-    cols = scratch((x.shape[1], *windows.kernel, x.shape[0], *windows.output_size), x.dtype)
+    if batch_last:
+        source = scratch((x.shape[1], *x.shape[2:], x.shape[0]), x.dtype)  # (C, *S, N)
+        np.copyto(source, x.transpose(1, *range(2, x.ndim), 0))
+        cols = scratch((x.shape[1], *windows.kernel, *windows.output_size, x.shape[0]), x.dtype)
+        lead = (slice(None),)
+    else:
+        source = np.moveaxis(x, 1, 0)  # a view: (C, N, *S)
+        cols = scratch((x.shape[1], *windows.kernel, x.shape[0], *windows.output_size), x.dtype)
+        lead = (slice(None), slice(None))
     for offset in windows.offsets:
-        block = cols[(slice(None), *offset.index)]  # (C, N, *O)
+        block = cols[(slice(None), *offset.index)]  # (C, N, *O) or (C, *O, N)
         if not offset.every_output:
-            _fill_outside(block, offset.out_slices, windows.output_size, fill)
-        block[(slice(None), slice(None), *offset.out_slices)] = channel_major[(slice(None), slice(None),
-                                                                               *offset.in_slices)]
+            _fill_outside(block, len(lead), offset.out_slices, windows.output_size, fill)
+        block[(*lead, *offset.out_slices)] = source[(*lead, *offset.in_slices)]
     return cols
 
 
-def _fill_outside(block: np.ndarray, out_slices: tuple[slice, ...], output_size: tuple[int, ...],
-                  fill: float) -> None:
-    """Set the strips of `block` (C, N, *O) outside `out_slices` (the padded positions) to `fill`."""
+def _fill_outside(block: np.ndarray, first_spatial: int, out_slices: tuple[slice, ...],
+                  output_size: tuple[int, ...], fill: float) -> None:
+    """Set the strips of `block` outside `out_slices` (the padded positions) to `fill`."""
     for dim, (inside, size) in enumerate(zip(out_slices, output_size)):
-        lead = (slice(None),) * (2 + dim)
+        lead = (slice(None),) * (first_spatial + dim)
         if inside.stop <= inside.start:
             block[lead] = fill
             return
@@ -234,22 +242,29 @@ def _fill_outside(block: np.ndarray, out_slices: tuple[slice, ...], output_size:
         block[(*lead, slice(inside.stop, size))] = fill
 
 
-def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int) -> np.ndarray:
-    """col2im, the adjoint of `unfold`: (C, *K, N, *O) -> (N, C, *S), overlapping windows summed.
+def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int, batch_last: bool = False) -> np.ndarray:
+    """col2im, the adjoint of `unfold`: (C, *K, N, *O) (or (C, *K, *O, N)) -> (N, C, *S), overlaps summed.
 
     One strided add per kernel offset (never np.add.at); columns that fell on padding are dropped.
     """
-    grad = scratch((batch, channels, *windows.input_size), cols.dtype)
-    channel_major = np.moveaxis(grad, 1, 0)  # a view: writes land in grad
+    if batch_last:
+        target = scratch((channels, *windows.input_size, batch), cols.dtype)
+        lead = (slice(None),)
+    else:
+        grad = scratch((batch, channels, *windows.input_size), cols.dtype)
+        target = np.moveaxis(grad, 1, 0)  # a view: writes land in grad
+        lead = (slice(None), slice(None))
     # An offset that meets every input once (the centre of a 'same' kernel) starts the sum by a copy,
     # saving the pass that zeroes the buffer.
     first = windows.covering_offset
     if first is None:
-        grad.fill(0)
+        target.fill(0)
     else:
-        np.copyto(channel_major, cols[(slice(None), *first.index, slice(None), *first.out_slices)])
+        np.copyto(target, cols[(slice(None), *first.index, *lead[1:], *first.out_slices)])
     for offset in windows.offsets:
         if offset is not first and not offset.empty:
-            channel_major[(slice(None), slice(None), *offset.in_slices)] += cols[(slice(None), *offset.index,
-                                                                                  slice(None), *offset.out_slices)]
+            target[(*lead, *offset.in_slices)] += cols[(slice(None), *offset.index, *lead[1:], *offset.out_slices)]
+    if batch_last:
+        grad = scratch((batch, channels, *windows.input_size), cols.dtype)
+        np.copyto(grad, np.moveaxis(target, -1, 0))
     return grad

@@ -80,21 +80,24 @@ class ConvNd(Function):
         windows = make_windows(x.shape[2:], weight.shape[2:], stride, padding, dilation, op)
         batch, out_channels = x.shape[0], weight.shape[0]
         positions = int(np.prod(windows.output_size))
-        cols = unfold(x, windows).reshape(groups, -1, batch * positions)  # (G, Cg*K, N*L)
+        batch_last = _batch_last(windows)
+        cols = unfold(x, windows, batch_last=batch_last).reshape(groups, -1, batch * positions)  # (G, Cg*K, N*L)
         kernels = weight.reshape(groups, out_channels // groups, -1)  # (G, Og, Cg*K)
-        # Per sample and group: (Og, Cg*K) @ (Cg*K, L); the strided per-sample views of cols are BLAS-ready.
-        per_sample = cols.reshape(groups, -1, batch, positions).transpose(2, 0, 1, 3)
         out = scratch((batch, groups, out_channels // groups, positions), x.dtype)
-        if groups > 1:
-            np.matmul(kernels, per_sample, out=out)
+        if batch_last:  # one GEMM per group, then the (L, N) columns transposed into NC*O order
+            out_rows = np.matmul(kernels, cols)
+            np.copyto(out, out_rows.reshape(groups, -1, positions, batch).transpose(3, 0, 1, 2))
+        elif groups > 1:
+            # Per sample and group: (Og, Cg*K) @ (Cg*K, L); the strided per-sample views of cols are BLAS-ready.
+            np.matmul(kernels, cols.reshape(groups, -1, batch, positions).transpose(2, 0, 1, 3), out=out)
         else:
-            np.matmul(kernels[0], per_sample[:, 0], out=out[:, 0])
+            np.matmul(kernels[0], cols.reshape(-1, batch, positions).transpose(1, 0, 2), out=out[:, 0])
         out = out.reshape(batch, out_channels, *windows.output_size)
         if bias is not None:
             out += bias.reshape(-1, *(1,) * len(windows.output_size))
         need_x, need_w, _ = ctx.needs_input_grad
         if need_x or need_w:
-            ctx.windows, ctx.groups, ctx.input_shape = windows, groups, x.shape
+            ctx.windows, ctx.groups, ctx.input_shape, ctx.batch_last = windows, groups, x.shape, batch_last
             # The weight itself (not a reshaped view): the engine's in-place check knows saved arrays by identity.
             ctx.save_for_backward(cols if need_w else None, weight if need_x else None)
         return out
@@ -110,8 +113,14 @@ class ConvNd(Function):
         if not (need_x or need_w):
             return None, None, grad_output.sum(axis=(0, *range(2, grad_output.ndim)))
         # (G, Og, N*L): the output gradient with the batch beside the positions, as cols has it.
-        grad_rows = scratch((groups, group_out, batch, grad_output[0, 0].size), grad_output.dtype)
-        np.copyto(grad_rows, grad_output.reshape(batch, groups, group_out, -1).transpose(1, 2, 0, 3))
+        positions = grad_output[0, 0].size
+        by_group = grad_output.reshape(batch, groups, group_out, positions)
+        if ctx.batch_last:
+            grad_rows = scratch((groups, group_out, positions, batch), grad_output.dtype)
+            np.copyto(grad_rows, by_group.transpose(1, 2, 3, 0))
+        else:
+            grad_rows = scratch((groups, group_out, batch, positions), grad_output.dtype)
+            np.copyto(grad_rows, by_group.transpose(1, 2, 0, 3))
         grad_rows = grad_rows.reshape(groups, group_out, -1)
         # Summed along the contiguous axis: faster, and pairwise (more exact in float32) where a sum over
         # the batch axis would not be.
@@ -123,9 +132,19 @@ class ConvNd(Function):
             kernels = weight.reshape(groups, group_out, -1)
             grad_cols = scratch((groups, kernels.shape[2], grad_rows.shape[2]), grad_output.dtype)
             np.matmul(kernels.transpose(0, 2, 1), grad_rows, out=grad_cols)  # (G, Cg*K, N*L)
-            grad_x = fold(grad_cols.reshape(channels, *windows.kernel, batch, *windows.output_size),
-                          windows, batch, channels)
+            if ctx.batch_last:
+                grad_cols = grad_cols.reshape(channels, *windows.kernel, *windows.output_size, batch)
+            else:
+                grad_cols = grad_cols.reshape(channels, *windows.kernel, batch, *windows.output_size)
+            grad_x = fold(grad_cols, windows, batch, channels, batch_last=ctx.batch_last)
         return grad_x, grad_w, grad_b
+
+
+BATCH_LAST_BELOW = 16  # output rows shorter than this use the batch-last column layout (see `unfold`)
+
+
+def _batch_last(windows: Windows) -> bool:
+    return windows.output_size[-1] < BATCH_LAST_BELOW
 
 
 def _convolve(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
