@@ -3,10 +3,13 @@
 Forward and backward are windowed matrix products. `unfold` (im2col, `_windows.py`) lays the input
 out channel-major as cols (G, Cg*K, N*L): Cg = channels per group, K = kernel positions, L = output
 positions. Then, per group,
-    forward:        out[n]  = W @ cols[:, n]           one batched GEMM, written straight into NC*O order
+    forward:        out[n]  = W @ cols[:, n]           batched GEMM, written straight into NC*O order
     weight grad:    dW      = dY @ cols.T              one GEMM over all N*L positions, reusing cols
     input grad:     dcols   = W.T @ dY                 one GEMM, then `fold` adds the K shifted slices
-with dY the output gradient transposed once to (G, Og, N*L).
+with dY the output gradient transposed once to (G, Og, N*L). When output rows are short (< 16), the
+columns are ordered (L, N) instead of (N, L) ("batch last"): unfold and fold then move runs of Wo*N
+values instead of Wo, for the price of transposing x, the output, dY and dx once each.
+Large buffers come from `scratch`, so a training loop does not page-fault a fresh im2col buffer each step.
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class ConvNd(Function):
         kernels = weight.reshape(groups, out_channels // groups, -1)  # (G, Og, Cg*K)
         out = scratch((batch, groups, out_channels // groups, positions), x.dtype)
         if batch_last:  # one GEMM per group, then the (L, N) columns transposed into NC*O order
-            out_rows = np.matmul(kernels, cols)
+            out_rows = np.matmul(kernels, cols, out=scratch((groups, out_channels // groups, cols.shape[2]), x.dtype))
             np.copyto(out, out_rows.reshape(groups, -1, positions, batch).transpose(3, 0, 1, 2))
         elif groups > 1:
             # Per sample and group: (Og, Cg*K) @ (Cg*K, L); the strided per-sample views of cols are BLAS-ready.
