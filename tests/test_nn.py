@@ -490,3 +490,22 @@ def test_loss_module_options_are_checked_at_construction():
 def test_cross_entropy_labels_out_of_range_raise_naming_them():
     with pytest.raises((ValueError, IndexError), match="5"):
         nn.CrossEntropyLoss()(tc.randn(2, 3), Tensor(np.array([0, 5])))
+
+
+def test_float32_training_steps_keep_parameters_gradients_and_buffers_float32():
+    from tinygrad_cnn import optim
+
+    tc.manual_seed(0)
+    model = SmallCNN()
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    x, y = tc.rand(4, 1, 8, 8), Tensor(np.array([0, 1, 2, 3]))
+    for _ in range(2):
+        opt.zero_grad()
+        loss = nn.CrossEntropyLoss()(model(x), y)
+        loss.backward()
+        opt.step()
+    assert loss.dtype == np.float32
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        expected = np.int64 if name.endswith("num_batches_tracked") else np.float32
+        assert tensor.dtype == expected, name
+        assert tensor.grad is None or tensor.grad.dtype == np.float32, name
