@@ -179,13 +179,39 @@ def test_every_loss_is_finite_without_warnings_at_extreme_inputs(scale):
             assert np.isfinite(result.data).all(), result
 
 
-@pytest.mark.parametrize("name", ["cross_entropy", "binary_cross_entropy_with_logits", "mse_loss"])
-def test_losses_keep_float32(name):
+@pytest.mark.parametrize(("name", "options"), [
+    ("cross_entropy", {}),
+    ("cross_entropy", dict(weight=tc.rand(3) + 0.5, label_smoothing=0.1, reduction="none")),
+    ("cross_entropy", dict(label_smoothing=0.1, probabilities=True)),
+    ("nll_loss", dict(weight=tc.rand(3) + 0.5)),
+    ("binary_cross_entropy", dict(weight=tc.rand(3))),
+    ("binary_cross_entropy_with_logits", dict(weight=tc.rand(3), pos_weight=tc.rand(3))),
+    ("mse_loss", {}),
+])
+def test_losses_keep_float32_and_compute_in_it(name, options):
+    options = dict(options)
     x = tc.randn(4, 3, requires_grad=True)
-    target = np.array([0, 1, 2, 0]) if name == "cross_entropy" else tc.rand(4, 3)
-    out = getattr(loss, name)(x, target)
-    out.backward()
-    assert out.dtype == x.grad.dtype == np.float32
+    if name == "binary_cross_entropy":
+        x = x.sigmoid()
+    target = tc.rand(4, 3) if name not in ("cross_entropy", "nll_loss") or options.pop("probabilities", False) \
+        else np.array([0, 1, 2, 0])
+    seen = []
+    hook = tc.ops.registry[name].function.backward
+
+    def spy(ctx, grad_output):
+        grads = hook(ctx, grad_output)
+        seen.extend(g.dtype for g in (grads if isinstance(grads, tuple) else (grads,)) if g is not None)
+        return grads
+
+    function = tc.ops.registry[name].function
+    function.backward = staticmethod(spy)
+    try:
+        out = getattr(loss, name)(x, target, **options)
+        out.sum().backward()
+    finally:
+        function.backward = staticmethod(hook)
+    assert out.dtype == np.float32
+    assert seen and all(dtype == np.float32 for dtype in seen), seen  # before the engine's cast
 
 
 # ----- errors ---------------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ def _per_class(values: np.ndarray, ndim: int) -> np.ndarray:
 def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.ndarray | None,
                    ignore_index: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Class-index targets checked against input (N, C, d...): the indices as (N, 1, d...) (ignored ones
-    set to 0), and per target element the valid mask and its weight (weight[y], 0 where ignored)."""
+    set to 0), and per target element 1.0 where it is not ignored and its weight (weight[y], 0 where
+    ignored), both of `dtype`."""
     expected = input_shape[:1] + input_shape[2:]
     if target.shape != expected:
         raise ValueError(f"{op}: expected class-index target of shape {expected} for input of shape "
@@ -66,7 +67,7 @@ def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.n
                          f"{classes} classes (expected 0 <= label < {classes}, or ignore_index={ignore_index})")
     index = np.where(valid, target, 0)
     target_weight = valid.astype(dtype) if weight is None else np.where(valid, weight[index], 0).astype(dtype)
-    return np.expand_dims(index, 1), valid, target_weight
+    return np.expand_dims(index, 1), valid.astype(dtype), target_weight
 
 
 def _weight_array(op: str, weight: np.ndarray | None, classes: int, dtype: np.dtype) -> np.ndarray | None:
@@ -134,7 +135,7 @@ class CrossEntropy(Function):
             if weight is not None:
                 q *= _per_class(weight, ndim)
             loss = -(q * log_probs).sum(axis=1)
-            ctx.soft = (q, weight)
+            ctx.soft, ctx.hard = (q, weight), None
             denominator = None
         else:
             if target.dtype.kind not in "iu":
@@ -146,7 +147,7 @@ class CrossEntropy(Function):
             if label_smoothing:
                 weighted = log_probs if weight is None else log_probs * _per_class(weight, ndim)
                 loss -= smoothing * valid * weighted.sum(axis=1)
-            ctx.hard = (index, valid, target_weight, weight)
+            ctx.soft, ctx.hard = None, (index, valid, target_weight, weight)
             denominator = target_weight.sum()  # PyTorch's weighted mean: sum of the targets' weights
         ctx.log_probs, ctx.label_smoothing, ctx.unbatched = log_probs, label_smoothing, unbatched
         ctx.reduction, ctx.denominator = reduction, denominator
@@ -163,7 +164,7 @@ class CrossEntropy(Function):
             grad_loss = np.expand_dims(grad_loss, 1)
         probs = np.exp(log_probs)
         grad_target = None
-        if hasattr(ctx, "soft"):
+        if ctx.soft is not None:
             q, weight = ctx.soft
             # d/dx of -sum_c q_c log_softmax(x)_c = softmax(x) * sum_c q_c - q
             grad_logits = (probs * q.sum(axis=1, keepdims=True) - q) * grad_loss
