@@ -87,6 +87,8 @@ def test_bad_arguments_raise_clear_errors():
         DataLoader(_dataset(3), batch_size=0)
     with pytest.raises(TypeError, match="int"):
         DataLoader(5)
+    with pytest.raises(TypeError, match="float16"):
+        next(iter(DataLoader(TensorDataset(np.zeros((2, 2), np.float16)))))
 
 
 # ----- datasets -----------------------------------------------------------------------------------

@@ -38,12 +38,16 @@ class TensorDataset:
         return tuple(a[index] for a in self.arrays)
 
 
+_BATCH_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
+
+
 def _to_tensor(array: Any) -> Tensor:
     """A batch as a Tensor: floats keep their dtype, integers become int64 (class labels)."""
     array = np.asarray(array)
     if array.dtype.kind in "iu" and array.dtype != np.int64:
         array = array.astype(np.int64)
-    return Tensor._make(array, None) if array.dtype.kind in "fib" else Tensor(array)
+    # A fresh batch array needs no copy; Tensor() checks (and refuses) any other dtype, e.g. float16.
+    return Tensor._make(array, None) if array.dtype in _BATCH_DTYPES else Tensor(array)
 
 
 class DataLoader:
