@@ -51,10 +51,10 @@ def _per_class(values: np.ndarray, ndim: int) -> np.ndarray:
 
 
 def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.ndarray | None,
-                   ignore_index: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Class-index targets checked against input (N, C, d...): the indices as (N, 1, d...) (ignored ones
-    set to 0), and per target element 1.0 where it is not ignored and its weight (weight[y], 0 where
-    ignored), both of `dtype`."""
+                   ignore_index: int, dtype: np.dtype) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """Class-index targets checked against input (N, C, d...): the index that selects input[n, y[n, d], d]
+    (ignored targets select class 0), and per target element 1.0 where it is not ignored and its
+    weight (weight[y], 0 where ignored), both of `dtype`."""
     expected = input_shape[:1] + input_shape[2:]
     if target.shape != expected:
         raise ValueError(f"{op}: expected class-index target of shape {expected} for input of shape "
@@ -67,7 +67,10 @@ def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.n
                          f"{classes} classes (expected 0 <= label < {classes}, or ignore_index={ignore_index})")
     index = np.where(valid, target, 0)
     target_weight = valid.astype(dtype) if weight is None else np.where(valid, weight[index], 0).astype(dtype)
-    return np.expand_dims(index, 1), valid.astype(dtype), target_weight
+    # One fancy index, built once, for both the gather in forward and the scatter in backward (each
+    # (n, d) picks one class: no repeats); cheaper than take/put_along_axis for the small arrays of losses.
+    grids = np.indices(index.shape, sparse=True)
+    return (grids[0], index, *grids[1:]), valid.astype(dtype), target_weight
 
 
 def _weight_array(op: str, weight: np.ndarray | None, classes: int, dtype: np.dtype) -> np.ndarray | None:
@@ -141,13 +144,13 @@ class CrossEntropy(Function):
             if target.dtype.kind not in "iu":
                 raise TypeError(f"cross_entropy: target must hold int64 class indices or float probabilities, "
                                 f"got dtype {target.dtype}")
-            index, valid, target_weight = _class_targets("cross_entropy", logits.shape, target, weight,
+            picks, valid, target_weight = _class_targets("cross_entropy", logits.shape, target, weight,
                                                          ignore_index, dtype)
-            loss = -(1 - label_smoothing) * target_weight * np.take_along_axis(log_probs, index, axis=1)[:, 0]
+            loss = -(1 - label_smoothing) * target_weight * log_probs[picks]
             if label_smoothing:
                 weighted = log_probs if weight is None else log_probs * _per_class(weight, ndim)
                 loss -= smoothing * valid * weighted.sum(axis=1)
-            ctx.soft, ctx.hard = None, (index, valid, target_weight, weight)
+            ctx.soft, ctx.hard = None, (picks, valid, target_weight, weight)
             denominator = target_weight.sum()  # PyTorch's weighted mean: sum of the targets' weights
         ctx.log_probs, ctx.label_smoothing, ctx.unbatched = log_probs, label_smoothing, unbatched
         ctx.reduction, ctx.denominator = reduction, denominator
@@ -161,7 +164,7 @@ class CrossEntropy(Function):
             grad_output = grad_output[None]
         grad_loss = _unreduce(grad_output, ctx.reduction, ctx.denominator, log_probs.size // log_probs.shape[1])
         if grad_loss.ndim:  # reduction='none': one gradient per (N, d...) element, broadcast over classes
-            grad_loss = np.expand_dims(grad_loss, 1)
+            grad_loss = grad_loss[:, None]
         probs = np.exp(log_probs)
         grad_target = None
         if ctx.soft is not None:
@@ -173,17 +176,14 @@ class CrossEntropy(Function):
                 if weight is not None:
                     grad_target *= _per_class(weight, log_probs.ndim)
         else:
-            index, valid, target_weight, weight = ctx.hard
+            picks, valid, target_weight, weight = ctx.hard
             classes = log_probs.shape[1]
             smooth_total = (classes if weight is None else weight.sum()) * (smoothing / classes)
-            total = np.expand_dims((1 - smoothing) * target_weight + smooth_total * valid, 1)
-            grad_logits = probs * total
-            picked = np.take_along_axis(grad_logits, index, axis=1)
-            np.put_along_axis(grad_logits, index, picked - (1 - smoothing) * np.expand_dims(target_weight, 1), axis=1)
+            grad_logits = probs * ((1 - smoothing) * target_weight + smooth_total * valid)[:, None]
+            grad_logits[picks] -= (1 - smoothing) * target_weight
             if smoothing:
                 per_class = np.ones(classes, log_probs.dtype) if weight is None else weight
-                grad_logits -= (smoothing / classes) * _per_class(per_class, log_probs.ndim) * \
-                    np.expand_dims(valid, 1)
+                grad_logits -= (smoothing / classes) * _per_class(per_class, log_probs.ndim) * valid[:, None]
             grad_logits *= grad_loss
         if ctx.unbatched:
             grad_logits = grad_logits[0]
@@ -212,10 +212,10 @@ class NLLLoss(Function):
         if target.dtype.kind not in "iu":
             raise TypeError(f"nll_loss: target must hold int64 class indices, got dtype {target.dtype}")
         weight = _weight_array("nll_loss", weight, log_probs.shape[1], log_probs.dtype)
-        index, _, target_weight = _class_targets("nll_loss", log_probs.shape, target, weight, ignore_index,
+        picks, _, target_weight = _class_targets("nll_loss", log_probs.shape, target, weight, ignore_index,
                                                  log_probs.dtype)
-        loss = -target_weight * np.take_along_axis(log_probs, index, axis=1)[:, 0]
-        ctx.index, ctx.target_weight, ctx.input_shape, ctx.unbatched = index, target_weight, log_probs.shape, unbatched
+        loss = -target_weight * log_probs[picks]
+        ctx.picks, ctx.target_weight, ctx.input_shape, ctx.unbatched = picks, target_weight, log_probs.shape, unbatched
         ctx.reduction, ctx.denominator = reduction, target_weight.sum()
         out = _reduce(loss, reduction, ctx.denominator)
         return out[0] if unbatched and reduction == "none" else out
@@ -226,7 +226,7 @@ class NLLLoss(Function):
             grad_output = grad_output[None]
         grad_loss = _unreduce(grad_output, ctx.reduction, ctx.denominator)
         grad = np.zeros(ctx.input_shape, ctx.target_weight.dtype)
-        np.put_along_axis(grad, ctx.index, np.expand_dims(-ctx.target_weight * grad_loss, 1), axis=1)
+        grad[ctx.picks] = -ctx.target_weight * grad_loss
         return grad[0] if ctx.unbatched else grad, None, None
 
 
