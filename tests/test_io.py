@@ -147,3 +147,15 @@ def test_plain_npz_from_elsewhere_loads_as_a_dict_of_arrays(tmp_path):
     np.savez(tmp_path / "plain.npz", a=np.arange(3))
     loaded = tc.load(tmp_path / "plain.npz")
     assert list(loaded) == ["a"] and (loaded["a"] == np.arange(3)).all()
+
+
+def test_saved_file_follows_the_umask_like_any_other_file(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        tc.save({"w": tc.ones(2)}, tmp_path / "model.npz")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "model.npz").st_mode) == 0o644

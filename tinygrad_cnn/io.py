@@ -62,6 +62,13 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
     raise ValueError(f"unknown entry type {kind!r}")
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write obj (a state dict, an optimizer state, or any nesting of dicts/lists/tuples of Tensors,
     arrays and numbers) to exactly `path` as a `.npz` file, atomically."""
@@ -78,6 +85,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
             np.savez(file, allow_pickle=False, **entries)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a saved model should not be
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
