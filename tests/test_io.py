@@ -150,7 +150,6 @@ def test_plain_npz_from_elsewhere_loads_as_a_dict_of_arrays(tmp_path):
 
 
 def test_saved_file_follows_the_umask_like_any_other_file(tmp_path):
-    import os
     import stat
 
     previous = os.umask(0o022)
