@@ -44,30 +44,65 @@ def conv_gflop(name: str) -> float | None:
     return 3 * 2 * n * c_out * h_out * w_out * c_in * k * k / 1e9
 
 
-# ----- the workloads, written once per framework ------------------------------------------------------
-def build_ours(name: str) -> Callable[[], None]:
-    import numpy as np
+# ----- the workloads, written once: our API is PyTorch's, so only the tensor factories differ ---------
+class Ours:
+    def __init__(self) -> None:
+        import numpy as np
 
-    import tinygrad_cnn as tc
-    import tinygrad_cnn.nn.functional as F
-    from tinygrad_cnn import nn, optim
+        import tinygrad_cnn as tc
+        import tinygrad_cnn.nn.functional as F
+        from tinygrad_cnn import nn, optim
 
-    rng = np.random.default_rng(0)
+        self.np, self.tc, self.F, self.nn, self.optim = np, tc, F, nn, optim
+        self.rng = np.random.default_rng(0)
+        tc.manual_seed(0)
 
-    def param(*shape):
-        return tc.Tensor(rng.standard_normal(shape).astype(np.float32) * 0.1, requires_grad=True)
+    def param(self, *shape):
+        return self.tc.Tensor(self.rng.standard_normal(shape).astype(self.np.float32) * 0.1, requires_grad=True)
 
-    def data(*shape):
-        return tc.Tensor(rng.standard_normal(shape).astype(np.float32))
+    def data(self, *shape):
+        return self.tc.Tensor(self.rng.standard_normal(shape).astype(self.np.float32))
 
+    def labels(self, n):
+        return self.tc.Tensor(self.rng.integers(0, 10, n))
+
+    def full(self, n, value, requires_grad=False):
+        return self.tc.full((n,), value, requires_grad=requires_grad)
+
+
+class Torch:
+    def __init__(self) -> None:
+        import torch
+        import torch.nn.functional as F
+        from torch import nn, optim
+
+        self.torch, self.F, self.nn, self.optim = torch, F, nn, optim
+        self.generator = torch.Generator().manual_seed(0)
+        torch.manual_seed(0)
+
+    def param(self, *shape):
+        return (self.torch.randn(*shape, generator=self.generator) * 0.1).requires_grad_()
+
+    def data(self, *shape):
+        return self.torch.randn(*shape, generator=self.generator)
+
+    def labels(self, n):
+        return self.torch.randint(0, 10, (n,), generator=self.generator)
+
+    def full(self, n, value, requires_grad=False):
+        return self.torch.full((n,), float(value), requires_grad=requires_grad)
+
+
+def build(name: str, lib: Ours | Torch) -> Callable[[], None]:
+    """The step to time for workload `name`, written against the PyTorch API that both libraries share."""
+    F, nn = lib.F, lib.nn
     if name in CONVS:
         n, c_in, c_out, h, w, k, s, p = CONVS[name]
-        x, weight, bias = param(n, c_in, h, w), param(c_out, c_in, k, k), param(c_out)
+        x, weight, bias = lib.param(n, c_in, h, w), lib.param(c_out, c_in, k, k), lib.param(c_out)
         return lambda: F.conv2d(x, weight, bias, stride=s, padding=p).sum().backward()
     if name.startswith(tuple(ELEMENTWISE)):
-        x = param(64, 64, 28, 28)
-        gamma, beta = param(64), param(64)
-        mean, var = tc.zeros(64), tc.ones(64)
+        x, gamma, beta = lib.param(64, 64, 28, 28), lib.param(64), lib.param(64)
+        mean, var = lib.full(64, 0.0), lib.full(64, 1.0)
         op = {
             "max_pool2d": lambda: F.max_pool2d(x, 2, 2),
             "batch_norm": lambda: F.batch_norm(x, mean, var, gamma, beta, training=True),
@@ -76,18 +111,16 @@ def build_ours(name: str) -> Callable[[], None]:
         }[name.split()[0]]
         return lambda: op().sum().backward()
     if name.startswith("cross_entropy"):
-        logits, target = param(64, 10), tc.Tensor(rng.integers(0, 10, 64))
+        logits, target = lib.param(64, 10), lib.labels(64)
         return lambda: F.cross_entropy(logits, target).backward()
     if name.startswith("chain"):
         def chain():
-            x = tc.Tensor(np.ones(16, np.float32), requires_grad=True)
-            y = x
+            y = lib.full(16, 1.0, requires_grad=True)
             for i in range(10_000):
                 y = y * 1.0001 if i % 2 else y + 0.5
             y.sum().backward()
         return chain
 
-    tc.manual_seed(0)
     if name.startswith("LeNet"):
         model = nn.Sequential(
             nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
@@ -95,83 +128,16 @@ def build_ours(name: str) -> Callable[[], None]:
             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
         batch = 64
     else:
-        with_bn = "+BN" in name
         layers = []
         for c_in, c_out in [(1, 32), (32, 64), (64, 64)]:
             layers += [nn.Conv2d(c_in, c_out, 3, padding="same")]
-            layers += [nn.BatchNorm2d(c_out)] if with_bn else []
+            layers += [nn.BatchNorm2d(c_out)] if "+BN" in name else []
             layers += [nn.ReLU()]
         model = nn.Sequential(*layers, nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12544, 128), nn.ReLU(),
                               nn.Linear(128, 10))
         batch = 32
-    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    images, labels = data(batch, 1, 28, 28), tc.Tensor(rng.integers(0, 10, batch))
-
-    def step():
-        loss = F.cross_entropy(model(images), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return step
-
-
-def build_torch(name: str) -> Callable[[], None]:
-    import torch
-    import torch.nn.functional as F
-    from torch import nn, optim
-
-    generator = torch.Generator().manual_seed(0)
-
-    def param(*shape):
-        return (torch.randn(*shape, generator=generator) * 0.1).requires_grad_()
-
-    if name in CONVS:
-        n, c_in, c_out, h, w, k, s, p = CONVS[name]
-        x, weight, bias = param(n, c_in, h, w), param(c_out, c_in, k, k), param(c_out)
-        return lambda: F.conv2d(x, weight, bias, stride=s, padding=p).sum().backward()
-    if name.startswith(tuple(ELEMENTWISE)):
-        x = param(64, 64, 28, 28)
-        gamma, beta = param(64), param(64)
-        mean, var = torch.zeros(64), torch.ones(64)
-        op = {
-            "max_pool2d": lambda: F.max_pool2d(x, 2, 2),
-            "batch_norm": lambda: F.batch_norm(x, mean, var, gamma, beta, training=True),
-            "relu": lambda: F.relu(x),
-            "sigmoid": lambda: torch.sigmoid(x),
-        }[name.split()[0]]
-        return lambda: op().sum().backward()
-    if name.startswith("cross_entropy"):
-        logits, target = param(64, 10), torch.randint(0, 10, (64,), generator=generator)
-        return lambda: F.cross_entropy(logits, target).backward()
-    if name.startswith("chain"):
-        def chain():
-            x = torch.ones(16, requires_grad=True)
-            y = x
-            for i in range(10_000):
-                y = y * 1.0001 if i % 2 else y + 0.5
-            y.sum().backward()
-        return chain
-
-    torch.manual_seed(0)
-    if name.startswith("LeNet"):
-        model = nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-        batch = 64
-    else:
-        with_bn = "+BN" in name
-        layers = []
-        for c_in, c_out in [(1, 32), (32, 64), (64, 64)]:
-            layers += [nn.Conv2d(c_in, c_out, 3, padding="same")]
-            layers += [nn.BatchNorm2d(c_out)] if with_bn else []
-            layers += [nn.ReLU()]
-        model = nn.Sequential(*layers, nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12544, 128), nn.ReLU(),
-                              nn.Linear(128, 10))
-        batch = 32
-    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    images = torch.randn(batch, 1, 28, 28, generator=generator)
-    labels = torch.randint(0, 10, (batch,), generator=generator)
+    optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    images, labels = lib.data(batch, 1, 28, 28), lib.labels(batch)
 
     def step():
         loss = F.cross_entropy(model(images), labels)
@@ -187,12 +153,11 @@ def measure(framework: str, name: str, warmup: int, repeats: int, threads: int) 
     import time
 
     if framework == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
-        step = build_torch(name)
+        lib = Torch()
+        lib.torch.set_num_threads(threads)
     else:
-        step = build_ours(name)
+        lib = Ours()
+    step = build(name, lib)
     for _ in range(warmup):
         step()
     times = []
