@@ -120,6 +120,16 @@ def test_non_scalar_root_with_gradient_weights_the_output():
     np.testing.assert_allclose(x.grad.data, 2 * weights)
 
 
+def test_given_gradient_is_neither_changed_nor_aliased_by_leaf_grads():
+    a, b = leaf(2, 3), leaf(2, 3, seed=1)
+    weights = np.ones((2, 3), np.float32)
+    (a + b).backward(weights)
+    (a + b).backward(weights)  # accumulates into the stored grads in place
+    a.grad.data[0, 0] = 100.0
+    np.testing.assert_array_equal(weights, np.ones((2, 3)))
+    np.testing.assert_array_equal(b.grad.data, np.full((2, 3), 2.0))
+
+
 def test_gradient_of_the_wrong_shape_is_refused():
     x = leaf(2, 3)
     with pytest.raises(RuntimeError, match=r"gradient has shape \(3,\)"):

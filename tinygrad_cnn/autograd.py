@@ -191,7 +191,7 @@ def _as_gradient(root: Tensor, gradient: Any) -> np.ndarray:
     array = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if array.shape != root.shape:
         raise RuntimeError(f"backward: gradient has shape {array.shape} but the output has shape {root.shape}")
-    return array.astype(root.dtype, copy=True)
+    return array.astype(root.dtype, copy=False)  # never written in place: see `owned` in backward
 
 
 def _walk(root: Context) -> dict[Context, int]:
@@ -238,7 +238,7 @@ def backward(
     for node in consumers:
         _check_versions(node)
     grads: dict[Context, np.ndarray] = {root._ctx: seed}
-    owned: set = {root._ctx}  # arrays this walk allocated, safe to add into in place
+    owned: set = set()  # nodes whose gradient array this walk allocated, safe to add into in place
     leaf_grads: dict[Tensor, np.ndarray] = {}
     owned_leaves: set = set()
     ready = [root._ctx]
