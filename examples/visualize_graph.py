@@ -72,7 +72,7 @@ def training_step(out: Path, quick: bool, seed: int) -> Path:
     optimizer.zero_grad()
     loss.backward()  # the graph's buffers are freed; its structure is still there to draw
     optimizer.step()
-    names = {**dict(model.named_parameters()), "images": images, "labels": labels}
+    names = {**dict(model.named_parameters()), **dict(model.named_buffers()), "images": images, "labels": labels}
     graph = tc.draw_graph(loss, params=names, show_grads=True)
     _common.say(f"(b) one training step: loss {loss.item():.4f}, {graph.source.count(' -> ')} edges")
     return write(graph, out / "train_step", "(b) one training step of the digits CNN")

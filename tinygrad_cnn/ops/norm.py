@@ -126,10 +126,6 @@ class BatchNorm(Function):
         return grad_x, grad_weight if need_weight else None, grad_bias if need_bias else None, None, None
 
 
-def _data(value: Tensor | None) -> np.ndarray | None:
-    return value.data if isinstance(value, Tensor) else value
-
-
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
@@ -139,5 +135,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     Training normalises with the batch mean and biased variance and, when given, updates the running
     statistics in place: running = (1 - momentum) * running + momentum * batch (variance unbiased).
     """
-    return BatchNorm.apply(x, weight, bias, _data(running_mean), _data(running_var), training=bool(training),
+    # The running statistics go in as the Tensors themselves (forward gets their arrays and updates them
+    # in place) so that the graph knows them as the module's buffers, not as anonymous arrays.
+    return BatchNorm.apply(x, weight, bias, running_mean, running_var, training=bool(training),
                            momentum=momentum, eps=eps)
