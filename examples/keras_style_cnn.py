@@ -9,7 +9,7 @@ examples (about 1.7 million weights, most in the first Dense layer), so an epoch
 It trains on the bundled 8x8 digits upscaled to 28x28 (MNIST's size) by bilinear interpolation, or on
 MNIST itself if you have its files (IDX, gzipped or not, or an .npz; nothing is downloaded).
 
-    python examples/keras_style_cnn.py                       # 3 epochs on the upscaled digits
+    python examples/keras_style_cnn.py                       # 2 epochs on the upscaled digits, about 95%
     python examples/keras_style_cnn.py --mnist ~/data/mnist --epochs 1 --train-size 10000
     python examples/keras_style_cnn.py --quick               # one tiny epoch
 """
@@ -43,7 +43,7 @@ def build_model() -> nn.Sequential:
 
 
 def load_data(mnist: Path | None, quick: bool, seed: int, train_size: int | None) -> tuple[np.ndarray, ...]:
-    """Train and test images (N, 1, 28, 28) float32 in [0, 1] and int64 labels, from MNIST or the digits."""
+    """Train and test images (N, 1, 28, 28) float32, standardised, and int64 labels, from MNIST or the digits."""
     if mnist is None:
         train_images, train_labels, test_images, test_labels = _common.digit_arrays()
         train_images, test_images = _common.upscale(train_images, SIZE), _common.upscale(test_images, SIZE)
@@ -55,13 +55,17 @@ def load_data(mnist: Path | None, quick: bool, seed: int, train_size: int | None
         train_images, train_labels = _common.random_subset(train_images, train_labels, limit, seed)
     if quick:
         test_images, test_labels = test_images[:64], test_labels[:64]
+    # Zero mean and unit variance (the training set's statistics, used for both): plain SGD then takes
+    # its first steps in the right direction and reaches in one epoch what [0, 1] pixels need two for.
+    mean, std = train_images.mean(), train_images.std()
+    train_images, test_images = (train_images - mean) / std, (test_images - mean) / std
     return train_images, train_labels, test_images, test_labels
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Load, train with SGD, save; returns the history and speed (for tests)."""
     started = time.perf_counter()
-    parser = _common.make_parser(__doc__, epochs=3, batch_size=32, lr=0.01, out="runs/keras_style")
+    parser = _common.make_parser(__doc__, epochs=2, batch_size=32, lr=0.01, out="runs/keras_style")
     parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
     parser.add_argument("--mnist", type=Path, default=None,
                         help="folder or file with MNIST (IDX files or .npz) to train on instead of the digits")

@@ -179,7 +179,8 @@ def test_keras_style_cnn_reads_mnist_from_an_npz(example, tmp_path):
              x_test=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), y_test=rng.integers(0, 10, 20))
     train_images, train_labels, test_images, _ = example("keras_style_cnn").load_data(path, False, 0, 32)
     assert train_images.shape == (32, 1, 28, 28) and len(train_labels) == 32 and len(test_images) == 20
-    assert train_images.dtype == np.float32 and 0 <= train_images.min() and train_images.max() <= 1
+    assert train_images.dtype == np.float32 and test_images.dtype == np.float32
+    assert abs(train_images.mean()) < 1e-5 and train_images.std() == pytest.approx(1, rel=1e-5)
 
 
 # ----- feature_maps ------------------------------------------------------------------------------
