@@ -4,7 +4,7 @@ What it teaches: binary classification with a sigmoid output and binary cross-en
 convolution layer learns. The images are synthetic: an X (two diagonals) or an O (a ring), 5 or 7
 pixels wide, shifted anywhere in the 9x9 frame, plus Gaussian noise. Because the glyph can be anywhere,
 the network must learn *local* detectors, and the learned 3x3 filters printed at the end are small
-pictures: several become diagonal strokes (the parts of an X), others the flat strokes of an O.
+pictures: some become diagonal strokes (the parts of an X), others the flat strokes of an O.
 
 Run it from the repository root (no optional package needed; tqdm draws a progress bar if installed):
 
