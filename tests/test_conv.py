@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn.ops import conv
-from tinygrad_cnn.ops._windows import fold, make_windows, scratch, unfold
+from tinygrad_cnn.ops._windows import LAYOUTS, fold, make_windows, scratch, unfold
 
 
 # ----- an independent reference: explicit padding, then a sum over kernel offsets per output position ----------
@@ -185,6 +185,24 @@ def test_only_the_gradients_that_are_needed_are_returned():
     np.testing.assert_allclose(w.grad.data, np.broadcast_to(expected, (4, 3, 3, 3)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("batch_last", [False, True])
+@pytest.mark.parametrize("needed", ["x", "b", "xb", "wb"])
+def test_any_subset_of_gradients_matches_the_full_backward(needed, batch_last):
+    rng = np.random.default_rng(6)
+    arrays = rng.standard_normal((2, 4, 6, 5)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
+    grad = rng.standard_normal((2, 6, 3, 5))
+    with column_layout(batch_last):
+        full = [tc.Tensor(a, requires_grad=True) for a in arrays]
+        conv.conv2d(*full, stride=(2, 1), padding="same", groups=2).backward(grad)
+        part = [tc.Tensor(a, requires_grad=name in needed) for a, name in zip(arrays, "xwb")]
+        conv.conv2d(*part, stride=(2, 1), padding="same", groups=2).backward(grad)
+    for whole, some, name in zip(full, part, "xwb"):
+        if name in needed:
+            np.testing.assert_allclose(some.grad.data, whole.grad.data, rtol=1e-12, atol=1e-12)
+        else:
+            assert some.grad is None
+
+
 def test_no_grad_records_nothing():
     x, w = tc.Tensor(np.ones((1, 1, 4, 4)), requires_grad=True), tc.Tensor(np.ones((1, 1, 3, 3)))
     with tc.no_grad():
@@ -193,21 +211,22 @@ def test_no_grad_records_nothing():
 
 
 # ----- the shared window helper ------------------------------------------------------------------------------
-@given(configurations(), st.booleans())
-def test_fold_is_the_adjoint_of_unfold(config, batch_last):
+@given(configurations(), st.sampled_from(LAYOUTS))
+def test_fold_is_the_adjoint_of_unfold(config, layout):
     x, weight, _, attrs = config
     windows = make_windows(x.shape[2:], weight.shape[2:], attrs["stride"], attrs["padding"], attrs["dilation"], "t")
-    cols = unfold(x, windows, batch_last=batch_last)
+    cols = unfold(x, windows, layout=layout)
     other = np.random.default_rng(0).standard_normal(cols.shape)
-    folded = fold(other, windows, *x.shape[:2], batch_last=batch_last)
+    folded = fold(other, windows, *x.shape[:2], layout=layout)
     assert np.isclose(np.vdot(cols, other), np.vdot(x, folded), rtol=1e-10, atol=1e-10)
 
 
-def test_batch_last_columns_are_the_same_columns_with_the_batch_moved():
+def test_every_layout_holds_the_same_columns():
     x = np.random.default_rng(5).standard_normal((3, 2, 5, 4))
     windows = make_windows((5, 4), (2, 3), (2, 1), "same", 1, "t")
-    np.testing.assert_array_equal(unfold(x, windows, batch_last=True),
-                                  np.moveaxis(unfold(x, windows).copy(), 3, -1))
+    reference = unfold(x, windows, layout="channel_major").copy()  # (C, kh, kw, N, Ho, Wo)
+    np.testing.assert_array_equal(unfold(x, windows, layout="batch_last"), np.moveaxis(reference, 3, -1))
+    np.testing.assert_array_equal(unfold(x, windows, layout="batch_first"), np.moveaxis(reference, 3, 0))
 
 
 def test_unfold_fills_padding_with_the_fill_value():

@@ -204,30 +204,48 @@ def release_scratch() -> None:
         _scratch.clear()
 
 
-def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0, batch_last: bool = False) -> np.ndarray:
-    """im2col, channel-major: (N, C, *S) -> (C, *K, N, *O), or (C, *K, *O, N) with `batch_last`;
-    padded positions set to `fill`.
+LAYOUTS = ("batch_first", "channel_major", "batch_last")
 
+
+def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0, layout: str = "channel_major") -> np.ndarray:
+    """im2col: (N, C, *S) -> columns, padded positions set to `fill`, laid out as one of
+        "channel_major" (C, *K, N, *O)   (C*K, N*O) is one matrix for a single GEMM
+        "batch_last"    (C, *K, *O, N)   the same with each run Wo*N long: for short output rows
+        "batch_first"   (N, C, *K, *O)   per-sample (C*K, O) matrices
     Column (c, k..., n, o...) holds x[n, c] at the input position of output o under kernel offset k.
-    Channels lead, so (C*K, N*O) is one matrix for a single GEMM. Each offset is one strided copy whose
-    innermost run is an output row (Wo), or Wo*N values with `batch_last`: much faster when rows are
-    short, at the price of transposing the input (and the GEMM's output) once.
+    Each kernel offset is one strided copy; its innermost run is an output row (Wo values), or Wo*N
+    values in "batch_last", at the price of transposing the input once.
     """
-    if batch_last:
-        source = scratch((x.shape[1], *x.shape[2:], x.shape[0]), x.dtype)  # (C, *S, N)
+    batch, channels = x.shape[:2]
+    if layout == "batch_last":
+        source = scratch((channels, *x.shape[2:], batch), x.dtype)
         np.copyto(source, x.transpose(1, *range(2, x.ndim), 0))
-        cols = scratch((x.shape[1], *windows.kernel, *windows.output_size, x.shape[0]), x.dtype)
-        lead = (slice(None),)
     else:
-        source = np.moveaxis(x, 1, 0)  # a view: (C, N, *S)
-        cols = scratch((x.shape[1], *windows.kernel, x.shape[0], *windows.output_size), x.dtype)
-        lead = (slice(None), slice(None))
+        source = x if layout == "batch_first" else np.moveaxis(x, 1, 0)  # a view, (C, N, *S)
+    cols = scratch(cols_shape(layout, batch, channels, windows), x.dtype)
+    lead = (slice(None),) * (1 if layout == "batch_last" else 2)
     for offset in windows.offsets:
-        block = cols[(slice(None), *offset.index)]  # (C, N, *O) or (C, *O, N)
+        block = _block(cols, layout, offset)
         if not offset.every_output:
             _fill_outside(block, len(lead), offset.out_slices, windows.output_size, fill)
         block[(*lead, *offset.out_slices)] = source[(*lead, *offset.in_slices)]
     return cols
+
+
+def cols_shape(layout: str, batch: int, channels: int, windows: Windows) -> tuple[int, ...]:
+    """The shape of `unfold`'s columns in `layout` (see there)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown column layout {layout!r}, expected one of {LAYOUTS}")
+    return {"batch_first": (batch, channels, *windows.kernel, *windows.output_size),
+            "channel_major": (channels, *windows.kernel, batch, *windows.output_size),
+            "batch_last": (channels, *windows.kernel, *windows.output_size, batch)}[layout]
+
+
+def _block(cols: np.ndarray, layout: str, offset: Offset) -> np.ndarray:
+    """The columns of one kernel offset: (N, C, *O), (C, N, *O) or (C, *O, N), a view."""
+    if layout == "batch_first":
+        return cols[(slice(None), slice(None), *offset.index)]
+    return cols[(slice(None), *offset.index)]
 
 
 def _fill_outside(block: np.ndarray, first_spatial: int, out_slices: tuple[slice, ...],
@@ -242,29 +260,30 @@ def _fill_outside(block: np.ndarray, first_spatial: int, out_slices: tuple[slice
         block[(*lead, slice(inside.stop, size))] = fill
 
 
-def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int, batch_last: bool = False) -> np.ndarray:
-    """col2im, the adjoint of `unfold`: (C, *K, N, *O) (or (C, *K, *O, N)) -> (N, C, *S), overlaps summed.
+def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int, layout: str = "channel_major") -> np.ndarray:
+    """col2im, the adjoint of `unfold`: columns in `layout` -> (N, C, *S), overlapping windows summed.
 
     One strided add per kernel offset (never np.add.at); columns that fell on padding are dropped.
     """
-    if batch_last:
+    if cols.shape != cols_shape(layout, batch, channels, windows):
+        raise ValueError(f"fold: columns of shape {cols.shape} do not match {layout} columns "
+                         f"{cols_shape(layout, batch, channels, windows)}")
+    grad = scratch((batch, channels, *windows.input_size), cols.dtype)
+    if layout == "batch_last":
         target = scratch((channels, *windows.input_size, batch), cols.dtype)
-        lead = (slice(None),)
     else:
-        grad = scratch((batch, channels, *windows.input_size), cols.dtype)
-        target = np.moveaxis(grad, 1, 0)  # a view: writes land in grad
-        lead = (slice(None), slice(None))
+        target = grad if layout == "batch_first" else np.moveaxis(grad, 1, 0)  # a view: writes land in grad
+    lead = (slice(None),) * (1 if layout == "batch_last" else 2)
     # An offset that meets every input once (the centre of a 'same' kernel) starts the sum by a copy,
     # saving the pass that zeroes the buffer.
     first = windows.covering_offset
     if first is None:
         target.fill(0)
     else:
-        np.copyto(target, cols[(slice(None), *first.index, *lead[1:], *first.out_slices)])
+        np.copyto(target, _block(cols, layout, first)[(*lead, *first.out_slices)])
     for offset in windows.offsets:
         if offset is not first and not offset.empty:
-            target[(*lead, *offset.in_slices)] += cols[(slice(None), *offset.index, *lead[1:], *offset.out_slices)]
-    if batch_last:
-        grad = scratch((batch, channels, *windows.input_size), cols.dtype)
+            target[(*lead, *offset.in_slices)] += _block(cols, layout, offset)[(*lead, *offset.out_slices)]
+    if layout == "batch_last":
         np.copyto(grad, np.moveaxis(target, -1, 0))
     return grad

@@ -21,7 +21,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import random_array
-from ._windows import Windows, fold, make_windows, scratch, unfold
+from ._windows import Windows, cols_shape, fold, make_windows, scratch, unfold
 from .registry import Sample, register
 
 
@@ -84,7 +84,8 @@ class ConvNd(Function):
         batch, out_channels = x.shape[0], weight.shape[0]
         positions = int(np.prod(windows.output_size))
         batch_last = _batch_last(windows)
-        cols = unfold(x, windows, batch_last=batch_last).reshape(groups, -1, batch * positions)  # (G, Cg*K, N*L)
+        cols = unfold(x, windows, layout="batch_last" if batch_last else "channel_major")
+        cols = cols.reshape(groups, -1, batch * positions)  # (G, Cg*K, N*L)
         kernels = weight.reshape(groups, out_channels // groups, -1)  # (G, Og, Cg*K)
         out = scratch((batch, groups, out_channels // groups, positions), x.dtype)
         if batch_last:  # one GEMM per group, then the (L, N) columns transposed into NC*O order
@@ -98,8 +99,8 @@ class ConvNd(Function):
         out = out.reshape(batch, out_channels, *windows.output_size)
         if bias is not None:
             out += bias.reshape(-1, *(1,) * len(windows.output_size))
-        need_x, need_w, _ = ctx.needs_input_grad
-        if need_x or need_w:
+        need_x, need_w, need_b = ctx.needs_input_grad
+        if need_x or need_w or need_b:
             ctx.windows, ctx.groups, ctx.input_shape, ctx.batch_last = windows, groups, x.shape, batch_last
             # The weight itself (not a reshaped view): the engine's in-place check knows saved arrays by identity.
             ctx.save_for_backward(cols if need_w else None, weight if need_x else None)
@@ -110,36 +111,41 @@ class ConvNd(Function):
         cols, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         windows: Windows = ctx.windows
-        groups, channels = ctx.groups, ctx.input_shape[1]
+        groups, channels, batch_last = ctx.groups, ctx.input_shape[1], ctx.batch_last
         batch, out_channels = grad_output.shape[:2]
-        group_out = out_channels // groups
-        if not (need_x or need_w):
-            return None, None, grad_output.sum(axis=(0, *range(2, grad_output.ndim)))
-        # (G, Og, N*L): the output gradient with the batch beside the positions, as cols has it.
-        positions = grad_output[0, 0].size
+        group_out, positions = out_channels // groups, grad_output[0, 0].size
         by_group = grad_output.reshape(batch, groups, group_out, positions)
-        if ctx.batch_last:
-            grad_rows = scratch((groups, group_out, positions, batch), grad_output.dtype)
-            np.copyto(grad_rows, by_group.transpose(1, 2, 3, 0))
-        else:
-            grad_rows = scratch((groups, group_out, batch, positions), grad_output.dtype)
-            np.copyto(grad_rows, by_group.transpose(1, 2, 0, 3))
-        grad_rows = grad_rows.reshape(groups, group_out, -1)
-        # Summed along the contiguous axis: faster, and pairwise (more exact in float32) where a sum over
-        # the batch axis would not be.
-        grad_b = grad_rows.reshape(out_channels, -1).sum(axis=1) if need_b else None
-        grad_x = grad_w = None
+        grad_x = grad_w = grad_b = grad_rows = None
+        if need_w or (need_x and batch_last):
+            # (G, Og, N*L): the output gradient with the batch beside the positions, as cols has it.
+            if batch_last:
+                grad_rows = scratch((groups, group_out, positions, batch), grad_output.dtype)
+                np.copyto(grad_rows, by_group.transpose(1, 2, 3, 0))
+            else:
+                grad_rows = scratch((groups, group_out, batch, positions), grad_output.dtype)
+                np.copyto(grad_rows, by_group.transpose(1, 2, 0, 3))
+            grad_rows = grad_rows.reshape(groups, group_out, -1)
+        if need_b:
+            # Along the contiguous axis where there is one: faster, and pairwise (more exact in float32).
+            grad_b = grad_output.sum(axis=(0, *range(2, grad_output.ndim))) if grad_rows is None else \
+                grad_rows.reshape(out_channels, -1).sum(axis=1)
         if need_w:
             grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1)).reshape(out_channels, -1, *windows.kernel)
         if need_x:
-            kernels = weight.reshape(groups, group_out, -1)
-            grad_cols = scratch((groups, kernels.shape[2], grad_rows.shape[2]), grad_output.dtype)
-            np.matmul(kernels.transpose(0, 2, 1), grad_rows, out=grad_cols)  # (G, Cg*K, N*L)
-            if ctx.batch_last:
-                grad_cols = grad_cols.reshape(channels, *windows.kernel, *windows.output_size, batch)
-            else:
-                grad_cols = grad_cols.reshape(channels, *windows.kernel, batch, *windows.output_size)
-            grad_x = fold(grad_cols, windows, batch, channels, batch_last=ctx.batch_last)
+            kernels_t = weight.reshape(groups, group_out, -1).transpose(0, 2, 1)  # (G, Cg*K, Og)
+            if batch_last:  # one GEMM per group
+                grad_cols = scratch((groups, kernels_t.shape[1], positions * batch), grad_output.dtype)
+                np.matmul(kernels_t, grad_rows, out=grad_cols)
+                layout = "batch_last"
+            else:  # per sample: each (Cg*K, L) result stays in cache, faster than one long GEMM
+                grad_cols = scratch((batch, groups, kernels_t.shape[1], positions), grad_output.dtype)
+                if groups > 1:
+                    np.matmul(kernels_t, by_group, out=grad_cols)
+                else:
+                    np.matmul(kernels_t[0], by_group[:, 0], out=grad_cols[:, 0])
+                layout = "batch_first"
+            grad_cols = grad_cols.reshape(cols_shape(layout, batch, channels, windows))
+            grad_x = fold(grad_cols, windows, batch, channels, layout=layout)
         return grad_x, grad_w, grad_b
 
 
