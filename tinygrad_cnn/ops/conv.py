@@ -3,12 +3,14 @@
 Forward and backward are windowed matrix products. `unfold` (im2col, `_windows.py`) lays the input
 out channel-major as cols (G, Cg*K, N*L): Cg = channels per group, K = kernel positions, L = output
 positions. Then, per group,
-    forward:        out[n]  = W @ cols[:, n]           batched GEMM, written straight into NC*O order
+    forward:        out[n]  = W @ cols[:, n]           per-sample GEMMs, written straight into NC*O order
     weight grad:    dW      = dY @ cols.T              one GEMM over all N*L positions, reusing cols
-    input grad:     dcols   = W.T @ dY                 one GEMM, then `fold` adds the K shifted slices
-with dY the output gradient transposed once to (G, Og, N*L). When output rows are short (< 16), the
-columns are ordered (L, N) instead of (N, L) ("batch last"): unfold and fold then move runs of Wo*N
-values instead of Wo, for the price of transposing x, the output, dY and dx once each.
+    input grad:     dcols[n] = W.T @ dY[n]             per-sample GEMMs (each result stays in cache),
+                                                       then `fold` adds the K shifted slices
+with dY the output gradient, transposed once to (G, Og, N*L) for the weight grad. When output rows are
+short (< BATCH_LAST_BELOW) the columns are ordered (L, N) instead ("batch_last"): unfold and fold then
+move runs of Wo*N values instead of Wo, for the price of transposing x, the output, dY and dx once each,
+and the three products become one GEMM each.
 Large buffers come from `scratch`, so a training loop does not page-fault a fresh im2col buffer each step.
 """
 
