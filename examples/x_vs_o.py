@@ -118,7 +118,7 @@ def print_filters(weight: np.ndarray, readout: np.ndarray) -> list[tuple[str, fl
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Make the data, train, print the filters; returns history, filters and their matches (for tests)."""
+    """Make the data, train, print the filters; returns history, filters, their matches and votes (for tests)."""
     args = _common.make_parser(__doc__, epochs=10, batch_size=50, lr=0.02, out="runs/x_vs_o").parse_args(argv)
     train_count, test_count = (1000, 500) if not args.quick else (500, 200)
     if args.quick:
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict:
     # A filter's pooled responses feed 9 readout weights (its 3x3 map); their sum is its net vote.
     votes = readout.weight.data.reshape(len(conv.weight.data), 9).sum(axis=1)
     matches = print_filters(conv.weight.data, votes)
-    return dict(history=history, filters=conv.weight.data.copy(), matches=matches)
+    return dict(history=history, filters=conv.weight.data.copy(), matches=matches, votes=votes)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,15 @@ def test_x_vs_o_quick_beats_chance_and_prints_every_filter(example, capsys):
         assert f"filter {index}: most like" in printed
 
 
+def test_x_vs_o_full_run_learns_diagonal_detectors_that_vote_for_x(example):
+    result = example("x_vs_o").main(["--seed", "1"])
+    assert result["history"][-1]["accuracy"] >= 0.95
+    diagonal = [index for index, (name, score) in enumerate(result["matches"])
+                if name.startswith("diagonal") and score >= 0.7]
+    assert diagonal, result["matches"]
+    assert all(result["votes"][index] > 0 for index in diagonal)
+
+
 # ----- keras_style_cnn ---------------------------------------------------------------------------
 def test_keras_style_cnn_quick_trains_on_upscaled_digits_and_saves(example, tmp_path):
     pytest.importorskip("sklearn", reason="the digits come from scikit-learn (the examples extra)")
