@@ -203,6 +203,17 @@ def test_any_subset_of_gradients_matches_the_full_backward(needed, batch_last):
             assert some.grad is None
 
 
+@pytest.mark.parametrize("batch_last", [False, True])
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(batch_last):
+    x = tc.Tensor(np.zeros((0, 3, 5, 5)), requires_grad=True)
+    w, b = tc.Tensor(np.ones((2, 3, 3, 3)), requires_grad=True), tc.Tensor(np.ones(2), requires_grad=True)
+    with column_layout(batch_last):
+        out = conv.conv2d(x, w, b, padding=1)
+        out.sum().backward()
+    assert out.shape == (0, 2, 5, 5) and x.grad.shape == (0, 3, 5, 5)
+    assert not w.grad.data.any() and not b.grad.data.any()
+
+
 def test_no_grad_records_nothing():
     x, w = tc.Tensor(np.ones((1, 1, 4, 4)), requires_grad=True), tc.Tensor(np.ones((1, 1, 3, 3)))
     with tc.no_grad():

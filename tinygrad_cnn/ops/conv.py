@@ -85,19 +85,21 @@ class ConvNd(Function):
         windows = make_windows(x.shape[2:], weight.shape[2:], stride, padding, dilation, op)
         batch, out_channels = x.shape[0], weight.shape[0]
         positions = int(np.prod(windows.output_size))
+        group_in, group_out = x.shape[1] // groups, out_channels // groups
+        col_rows = group_in * int(np.prod(windows.kernel))  # explicit sizes: a batch of 0 is allowed
         batch_last = _batch_last(windows)
         cols = unfold(x, windows, layout="batch_last" if batch_last else "channel_major")
-        cols = cols.reshape(groups, -1, batch * positions)  # (G, Cg*K, N*L)
-        kernels = weight.reshape(groups, out_channels // groups, -1)  # (G, Og, Cg*K)
-        out = scratch((batch, groups, out_channels // groups, positions), x.dtype)
+        cols = cols.reshape(groups, col_rows, batch * positions)  # (G, Cg*K, N*L)
+        kernels = weight.reshape(groups, group_out, col_rows)  # (G, Og, Cg*K)
+        out = scratch((batch, groups, group_out, positions), x.dtype)
         if batch_last:  # one GEMM per group, then the (L, N) columns transposed into NC*O order
-            out_rows = np.matmul(kernels, cols, out=scratch((groups, out_channels // groups, cols.shape[2]), x.dtype))
-            np.copyto(out, out_rows.reshape(groups, -1, positions, batch).transpose(3, 0, 1, 2))
+            out_rows = np.matmul(kernels, cols, out=scratch((groups, group_out, batch * positions), x.dtype))
+            np.copyto(out, out_rows.reshape(groups, group_out, positions, batch).transpose(3, 0, 1, 2))
         elif groups > 1:
             # Per sample and group: (Og, Cg*K) @ (Cg*K, L); the strided per-sample views of cols are BLAS-ready.
-            np.matmul(kernels, cols.reshape(groups, -1, batch, positions).transpose(2, 0, 1, 3), out=out)
+            np.matmul(kernels, cols.reshape(groups, col_rows, batch, positions).transpose(2, 0, 1, 3), out=out)
         else:
-            np.matmul(kernels[0], cols.reshape(-1, batch, positions).transpose(1, 0, 2), out=out[:, 0])
+            np.matmul(kernels[0], cols.reshape(col_rows, batch, positions).transpose(1, 0, 2), out=out[:, 0])
         out = out.reshape(batch, out_channels, *windows.output_size)
         if bias is not None:
             out += bias.reshape(-1, *(1,) * len(windows.output_size))
@@ -115,7 +117,7 @@ class ConvNd(Function):
         windows: Windows = ctx.windows
         groups, channels, batch_last = ctx.groups, ctx.input_shape[1], ctx.batch_last
         batch, out_channels = grad_output.shape[:2]
-        group_out, positions = out_channels // groups, grad_output[0, 0].size
+        group_out, positions = out_channels // groups, int(np.prod(grad_output.shape[2:]))
         by_group = grad_output.reshape(batch, groups, group_out, positions)
         grad_x = grad_w = grad_b = grad_rows = None
         if need_w or (need_x and batch_last):
@@ -126,15 +128,15 @@ class ConvNd(Function):
             else:
                 grad_rows = scratch((groups, group_out, batch, positions), grad_output.dtype)
                 np.copyto(grad_rows, by_group.transpose(1, 2, 0, 3))
-            grad_rows = grad_rows.reshape(groups, group_out, -1)
+            grad_rows = grad_rows.reshape(groups, group_out, positions * batch)
         if need_b:
             # Along the contiguous axis where there is one: faster, and pairwise (more exact in float32).
             grad_b = grad_output.sum(axis=(0, *range(2, grad_output.ndim))) if grad_rows is None else \
-                grad_rows.reshape(out_channels, -1).sum(axis=1)
+                grad_rows.reshape(out_channels, positions * batch).sum(axis=1)
         if need_w:
             grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1)).reshape(out_channels, -1, *windows.kernel)
         if need_x:
-            kernels_t = weight.reshape(groups, group_out, -1).transpose(0, 2, 1)  # (G, Cg*K, Og)
+            kernels_t = weight.reshape(groups, group_out, weight[0].size).transpose(0, 2, 1)  # (G, Cg*K, Og)
             if batch_last:  # one GEMM per group
                 grad_cols = scratch((groups, kernels_t.shape[1], positions * batch), grad_output.dtype)
                 np.matmul(kernels_t, grad_rows, out=grad_cols)
