@@ -191,6 +191,21 @@ def say(message: str) -> None:
         tqdm.write(message)
 
 
+def write_graph(graph: Any, stem: Path, what: str) -> Path:
+    """Render a `tc.draw_graph` graph to `stem`.svg; where Graphviz's `dot` is missing, write `stem`.dot and say so."""
+    import graphviz  # a dependency of tinygrad_cnn, imported here as only graph-drawing examples need it
+
+    try:
+        path = Path(graph.render(stem, format="svg", cleanup=True))
+    except graphviz.ExecutableNotFound:
+        path = stem.parent / f"{stem.name}.dot"
+        path.write_text(graph.source)
+        say(f"note: Graphviz's `dot` program was not found, so {what} is saved as DOT source, not SVG.\n"
+            f"      Install Graphviz (e.g. apt-get install graphviz), then: dot -Tsvg {path} -o {stem.name}.svg")
+    announce(path, what)
+    return path
+
+
 def announce(path: Path, what: str) -> None:
     """Say where a run wrote something."""
     say(f"wrote {what}: {path}")

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import _common
-import graphviz
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
@@ -41,15 +40,7 @@ def build_model() -> nn.Sequential:
 def save_graph(loss: tc.Tensor, model: nn.Module, out: Path) -> Path:
     """Draw the graph behind `loss` to out/train_step.svg, or write its DOT source if `dot` is missing."""
     graph = tc.draw_graph(loss, params=dict(model.named_parameters()))
-    try:
-        path = Path(graph.render(out / "train_step", format="svg", cleanup=True))
-    except graphviz.ExecutableNotFound:
-        path = out / "train_step.dot"
-        path.write_text(graph.source)
-        _common.say("note: Graphviz's `dot` program was not found, so the graph is saved as DOT source, not SVG.\n"
-                    f"      Install Graphviz (e.g. apt-get install graphviz), then: dot -Tsvg {path} -o train_step.svg")
-    _common.announce(path, "the graph of one training step")
-    return path
+    return _common.write_graph(graph, out / "train_step", "the graph of one training step")
 
 
 def load_data(quick: bool, seed: int) -> tuple:
