@@ -204,6 +204,18 @@ def release_scratch() -> None:
         _scratch.clear()
 
 
+def batch_to_last(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Copy x (N, A, *rest) into out (A, *rest, N), the batch axis moved last; returns out.
+
+    In two steps, through (A, N, *rest): a direct copy reads its N sources A*rest values apart, strides
+    that collide in the cache (about 3x slower at 64x32x28x28); whole rest-blocks first keep them short.
+    """
+    between = scratch((x.shape[1], x.shape[0], *x.shape[2:]), x.dtype)
+    np.copyto(between, x.swapaxes(0, 1))
+    np.copyto(out, np.moveaxis(between, 1, -1))
+    return out
+
+
 LAYOUTS = ("batch_first", "channel_major", "batch_last")
 
 
@@ -218,8 +230,7 @@ def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0, layout: str = "ch
     """
     batch, channels = x.shape[:2]
     if layout == "batch_last":
-        source = scratch((channels, *x.shape[2:], batch), x.dtype)
-        np.copyto(source, x.transpose(1, *range(2, x.ndim), 0))
+        source = batch_to_last(x, scratch((channels, *x.shape[2:], batch), x.dtype))
     else:
         source = x if layout == "batch_first" else np.moveaxis(x, 1, 0)  # a view, (C, N, *S)
     cols = scratch(cols_shape(layout, batch, channels, windows), x.dtype)

@@ -23,7 +23,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import random_array
-from ._windows import Windows, cols_shape, fold, make_windows, scratch, unfold
+from ._windows import Windows, batch_to_last, cols_shape, fold, make_windows, scratch, unfold
 from .registry import Sample, register
 
 
@@ -123,8 +123,8 @@ class ConvNd(Function):
         if need_w or (need_x and batch_last):
             # (G, Og, N*L): the output gradient with the batch beside the positions, as cols has it.
             if batch_last:
-                grad_rows = scratch((groups, group_out, positions, batch), grad_output.dtype)
-                np.copyto(grad_rows, by_group.transpose(1, 2, 3, 0))
+                grad_rows = batch_to_last(by_group.reshape(batch, out_channels, positions),
+                                          scratch((out_channels, positions, batch), grad_output.dtype))
             else:
                 grad_rows = scratch((groups, group_out, batch, positions), grad_output.dtype)
                 np.copyto(grad_rows, by_group.transpose(1, 2, 0, 3))
