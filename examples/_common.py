@@ -192,16 +192,15 @@ def say(message: str) -> None:
 
 
 def write_graph(graph: Any, stem: Path, what: str) -> Path:
-    """Render a `tc.draw_graph` graph to `stem`.svg; where Graphviz's `dot` is missing, write `stem`.dot and say so."""
+    """Render a `tc.draw_graph` graph to `stem`.svg; where Graphviz's `dot` is missing, write `stem`.dot and say
+    how to install it (the message of tinygrad_cnn's GraphvizNotInstalled)."""
     import graphviz  # a dependency of tinygrad_cnn, imported here as only graph-drawing examples need it
 
     try:
         path = Path(graph.render(stem, format="svg", cleanup=True))
-    except graphviz.ExecutableNotFound:
-        path = stem.parent / f"{stem.name}.dot"
-        path.write_text(graph.source)
-        say(f"note: Graphviz's `dot` program was not found, so {what} is saved as DOT source, not SVG.\n"
-            f"      Install Graphviz (e.g. apt-get install graphviz), then: dot -Tsvg {path} -o {stem.name}.svg")
+    except graphviz.ExecutableNotFound as error:
+        path = Path(graph.save(stem.parent / f"{stem.name}.dot"))
+        say(f"note: {what} is saved as DOT source, not SVG: {error}")
     announce(path, what)
     return path
 

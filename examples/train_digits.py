@@ -39,7 +39,7 @@ def build_model() -> nn.Sequential:
 
 def save_graph(loss: tc.Tensor, model: nn.Module, out: Path) -> Path:
     """Draw the graph behind `loss` to out/train_step.svg, or write its DOT source if `dot` is missing."""
-    graph = tc.draw_graph(loss, params=dict(model.named_parameters()))
+    graph = tc.draw_graph(loss, params=model)  # the model names its parameters and buffers
     return _common.write_graph(graph, out / "train_step", "the graph of one training step")
 
 

@@ -26,18 +26,6 @@ import _common
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn import optim
-from tinygrad_cnn.viz import Graph, GraphvizNotInstalled
-
-
-def write(graph: Graph, path: Path, what: str) -> Path:
-    """Render `graph` to `path`.svg; where `dot` is missing, write `path`.dot and say how to get `dot`."""
-    try:
-        written = Path(graph.render(path, format="svg", cleanup=True))
-    except GraphvizNotInstalled as error:
-        written = Path(graph.save(path.with_suffix(".dot")))
-        _common.say(f"note: {error}")
-    _common.announce(written, what)
-    return written
 
 
 def expression(out: Path) -> Path:
@@ -55,7 +43,7 @@ def expression(out: Path) -> Path:
     tc.print_graph(L, params=names)
     graph = tc.draw_graph(L, params=names, show_grads=True, show_shapes=False)  # all scalars here
     graph.graph_attr["rankdir"] = "LR"  # left to right, as micrograd draws it
-    return write(graph, out / "expression", "(a) L = (a*b + c) * f")
+    return _common.write_graph(graph, out / "expression", "(a) L = (a*b + c) * f")
 
 
 def training_step(out: Path, quick: bool, seed: int) -> Path:
@@ -75,7 +63,7 @@ def training_step(out: Path, quick: bool, seed: int) -> Path:
     names = {**dict(model.named_parameters()), **dict(model.named_buffers()), "images": images, "labels": labels}
     graph = tc.draw_graph(loss, params=names, show_grads=True)
     _common.say(f"(b) one training step: loss {loss.item():.4f}, {graph.source.count(' -> ')} edges")
-    return write(graph, out / "train_step", "(b) one training step of the digits CNN")
+    return _common.write_graph(graph, out / "train_step", "(b) one training step of the digits CNN")
 
 
 def main(argv: list[str] | None = None) -> tuple[Path, Path]:
