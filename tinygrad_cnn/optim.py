@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import enable_grad
+from .nn.module import zero_grads
 from .tensor import Tensor
 
 
@@ -73,14 +74,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's `.grad`: drop it (default) or fill it with zeros."""
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if set_to_none:
-                    param.grad = None
-                else:
-                    param.grad.data[...] = 0
+        zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; `closure` (re-evaluating the loss) is called

@@ -9,7 +9,7 @@ order the attributes were assigned. Values also live in the instance `__dict__`,
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,17 @@ class StateDictError(RuntimeError, ValueError):
 _structure_version = [0]
 # The qualified names of the modules under the outermost module being called, keyed by id().
 _active_names: dict[int, str] = {}
+
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Clear `.grad` of each tensor: drop it, or fill it with zeros (shared by Module and the optimizers)."""
+    for param in params:
+        if param.grad is None:
+            continue
+        if set_to_none:
+            param.grad = None
+        else:
+            param.grad.data[...] = 0
 
 
 class Module:
@@ -247,13 +258,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's `.grad`: drop it (default) or fill it with zeros."""
-        for param in self.parameters():
-            if param.grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                param.grad.data[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     # ----- dtype ------------------------------------------------------------------------------
     def to(self, dtype: Any) -> Module:

@@ -120,6 +120,12 @@ class Softmax(Function):
         return out * (grad_output - (grad_output * out).sum(axis=ctx.axis, keepdims=True))
 
 
+def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """x - logsumexp(x) along axis, from x - max(x) so that no exponential overflows (also used by losses)."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
 @register("log_softmax", samples=_softmax_samples)
 class LogSoftmax(Function):
     """x - logsumexp(x) along dim; finite for any finite input."""
@@ -127,8 +133,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
         axis = normalize_dim(dim, x.ndim, "log_softmax")
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        out = log_softmax(x, axis)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import random_array, unbroadcast
-from .activation import stable_sigmoid
+from .activation import log_softmax, stable_sigmoid
 from .registry import Sample, register
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -81,12 +81,6 @@ def _weight_array(op: str, weight: np.ndarray | None, classes: int, dtype: np.dt
     return np.asarray(weight).astype(dtype, copy=False)
 
 
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    """log_softmax over axis 1, from x - max so that no exponential overflows."""
-    shifted = x - x.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
 def _batched(x: np.ndarray, target: np.ndarray, op: str) -> tuple[np.ndarray, np.ndarray]:
     """An unbatched (C,) input (with a () or (C,) target) as a batch of one, as PyTorch accepts."""
     if x.ndim == 0:
@@ -127,7 +121,7 @@ class CrossEntropy(Function):
         logits, target = _batched(logits, np.asarray(target), "cross_entropy")
         classes, ndim, dtype = logits.shape[1], logits.ndim, logits.dtype
         weight = _weight_array("cross_entropy", weight, classes, dtype)
-        log_probs = _log_softmax(logits)
+        log_probs = log_softmax(logits, axis=1)
         smoothing = label_smoothing / classes
         if target.dtype.kind == "f":
             if target.shape != logits.shape:
