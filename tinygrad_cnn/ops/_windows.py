@@ -223,7 +223,7 @@ def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0, layout: str = "ch
     """im2col: (N, C, *S) -> columns, padded positions set to `fill`, laid out as one of
         "channel_major" (C, *K, N, *O)   (C*K, N*O) is one matrix for a single GEMM
         "batch_last"    (C, *K, *O, N)   the same with each run Wo*N long: for short output rows
-        "batch_first"   (N, C, *K, *O)   per-sample (C*K, O) matrices
+        "batch_first"   (N, *K, C, *O)   per-sample (K*C, O) matrices, kernel offset before channel
     Column (c, k..., n, o...) holds x[n, c] at the input position of output o under kernel offset k.
     Each kernel offset is one strided copy; its innermost run is an output row (Wo values), or Wo*N
     values in "batch_last", at the price of transposing the input once.
@@ -236,7 +236,7 @@ def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0, layout: str = "ch
     cols = scratch(cols_shape(layout, batch, channels, windows), x.dtype)
     lead = (slice(None),) * (1 if layout == "batch_last" else 2)
     for offset in windows.offsets:
-        block = _block(cols, layout, offset)
+        block = _block(cols, offset)
         if not offset.every_output:
             _fill_outside(block, len(lead), offset.out_slices, windows.output_size, fill)
         block[(*lead, *offset.out_slices)] = source[(*lead, *offset.in_slices)]
@@ -247,15 +247,13 @@ def cols_shape(layout: str, batch: int, channels: int, windows: Windows) -> tupl
     """The shape of `unfold`'s columns in `layout` (see there)."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown column layout {layout!r}, expected one of {LAYOUTS}")
-    return {"batch_first": (batch, channels, *windows.kernel, *windows.output_size),
+    return {"batch_first": (batch, *windows.kernel, channels, *windows.output_size),
             "channel_major": (channels, *windows.kernel, batch, *windows.output_size),
             "batch_last": (channels, *windows.kernel, *windows.output_size, batch)}[layout]
 
 
-def _block(cols: np.ndarray, layout: str, offset: Offset) -> np.ndarray:
-    """The columns of one kernel offset: (N, C, *O), (C, N, *O) or (C, *O, N), a view."""
-    if layout == "batch_first":
-        return cols[(slice(None), slice(None), *offset.index)]
+def _block(cols: np.ndarray, offset: Offset) -> np.ndarray:
+    """The columns of one kernel offset: (N, C, *O), (C, N, *O) or (C, *O, N) by layout, a view."""
     return cols[(slice(None), *offset.index)]
 
 
@@ -291,10 +289,10 @@ def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int, layout: 
     if first is None:
         target.fill(0)
     else:
-        np.copyto(target, _block(cols, layout, first)[(*lead, *first.out_slices)])
+        np.copyto(target, _block(cols, first)[(*lead, *first.out_slices)])
     for offset in windows.offsets:
         if offset is not first and not offset.empty:
-            target[(*lead, *offset.in_slices)] += _block(cols, layout, offset)[(*lead, *offset.out_slices)]
+            target[(*lead, *offset.in_slices)] += _block(cols, offset)[(*lead, *offset.out_slices)]
     if layout == "batch_last":
         np.copyto(grad, np.moveaxis(target, -1, 0))
     return grad

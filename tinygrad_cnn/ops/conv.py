@@ -118,15 +118,17 @@ class ConvNd(Function):
         groups, channels, batch_last = ctx.groups, ctx.input_shape[1], ctx.batch_last
         batch, out_channels = grad_output.shape[:2]
         group_out, positions = out_channels // groups, int(np.prod(grad_output.shape[2:]))
+        dtype = grad_output.dtype
         by_group = grad_output.reshape(batch, groups, group_out, positions)
+        per_sample = need_x and groups == 1 and not batch_last  # input grad from dY as it is (see below)
         grad_x = grad_w = grad_b = grad_rows = None
-        if need_w or (need_x and batch_last):
+        if need_w or (need_x and not per_sample):
             # (G, Og, N*L): the output gradient with the batch beside the positions, as cols has it.
             if batch_last:
                 grad_rows = batch_to_last(by_group.reshape(batch, out_channels, positions),
-                                          scratch((out_channels, positions, batch), grad_output.dtype))
+                                          scratch((out_channels, positions, batch), dtype))
             else:
-                grad_rows = scratch((groups, group_out, batch, positions), grad_output.dtype)
+                grad_rows = scratch((groups, group_out, batch, positions), dtype)
                 np.copyto(grad_rows, by_group.transpose(1, 2, 0, 3))
             grad_rows = grad_rows.reshape(groups, group_out, positions * batch)
         if need_b:
@@ -135,21 +137,22 @@ class ConvNd(Function):
                 grad_rows.reshape(out_channels, positions * batch).sum(axis=1)
         if need_w:
             grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1)).reshape(out_channels, -1, *windows.kernel)
-        if need_x:
-            kernels_t = weight.reshape(groups, group_out, weight[0].size).transpose(0, 2, 1)  # (G, Cg*K, Og)
-            if batch_last:  # one GEMM per group
-                grad_cols = scratch((groups, kernels_t.shape[1], positions * batch), grad_output.dtype)
-                np.matmul(kernels_t, grad_rows, out=grad_cols)
-                layout = "batch_last"
-            else:  # per sample: each (Cg*K, L) result stays in cache, faster than one long GEMM
-                grad_cols = scratch((batch, groups, kernels_t.shape[1], positions), grad_output.dtype)
-                if groups > 1:
-                    np.matmul(kernels_t, by_group, out=grad_cols)
-                else:
-                    np.matmul(kernels_t[0], by_group[:, 0], out=grad_cols[:, 0])
-                layout = "batch_first"
-            grad_cols = grad_cols.reshape(cols_shape(layout, batch, channels, windows))
-            grad_x = fold(grad_cols, windows, batch, channels, layout=layout)
+        if need_x and per_sample:
+            # One (K*C, O) @ (O, L) product per sample: each result stays in cache (faster than one long
+            # GEMM), and rows ordered kernel offset first make each offset's block for fold one run per sample.
+            kernels_t = np.moveaxis(weight.reshape(out_channels, channels, -1), 0, -1).swapaxes(0, 1)  # (K, C, O)
+            grad_cols = scratch((batch, kernels_t.shape[0] * channels, positions), dtype)
+            np.matmul(kernels_t.reshape(-1, out_channels), grad_output.reshape(batch, out_channels, positions),
+                      out=grad_cols)
+            grad_x = fold(grad_cols.reshape(cols_shape("batch_first", batch, channels, windows)), windows,
+                          batch, channels, layout="batch_first")
+        elif need_x:  # one GEMM per group
+            kernels_t = weight.reshape(groups, group_out, -1).transpose(0, 2, 1)  # (G, Cg*K, Og)
+            grad_cols = scratch((groups, kernels_t.shape[1], positions * batch), dtype)
+            np.matmul(kernels_t, grad_rows, out=grad_cols)
+            layout = "batch_last" if batch_last else "channel_major"
+            grad_x = fold(grad_cols.reshape(cols_shape(layout, batch, channels, windows)), windows, batch,
+                          channels, layout=layout)
         return grad_x, grad_w, grad_b
 
 
