@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn.ops import conv
-from tinygrad_cnn.ops._windows import LAYOUTS, fold, make_windows, scratch, unfold
+from tinygrad_cnn.ops._windows import LAYOUTS, fold, make_windows, release_scratch, scratch, unfold
 
 
 # ----- an independent reference: explicit padding, then a sum over kernel offsets per output position ----------
@@ -254,6 +254,20 @@ def test_scratch_buffers_in_use_are_never_handed_out_again():
     address = first.__array_interface__["data"][0]
     del first
     assert scratch((3, 5), np.dtype(np.float64)).__array_interface__["data"][0] == address  # reused once free
+
+
+def test_scratch_keeps_no_more_than_its_limit(monkeypatch):
+    import tinygrad_cnn.ops._windows as windows_module
+
+    release_scratch()
+    monkeypatch.setattr(windows_module, "SCRATCH_LIMIT", 1000)
+    scratch((100,), np.dtype(np.float64))  # 800 bytes: kept
+    big = scratch((200,), np.dtype(np.float64))  # 1600 bytes: over the limit, handed out but not kept
+    assert big.shape == (200,)
+    assert windows_module._scratch_bytes == 800
+    assert windows_module._scratch[((200,), np.dtype(np.float64))] == []
+    release_scratch()
+    assert windows_module._scratch_bytes == 0
 
 
 @pytest.mark.parametrize("batch_last", [False, True])

@@ -158,6 +158,8 @@ def _cached_windows(*key: tuple) -> Windows:
 _scratch: dict[tuple, list[np.ndarray]] = {}
 _scratch_lock = threading.Lock()
 _SCRATCH_PER_SHAPE = 4
+SCRATCH_LIMIT = 512 * 2**20  # bytes kept at most: one huge evaluation batch must not stay resident
+_scratch_bytes = 0
 
 
 def _free_buffer(kept: list[np.ndarray]) -> np.ndarray | None:
@@ -185,23 +187,28 @@ def scratch(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     im2col buffers are large (kernel-size times the input) and made anew every step; a fresh one costs
     page faults that take about as long as filling it. A kept buffer is handed out again only when its
     reference count shows that the keeper alone holds it (a view holds its base, so views count too):
-    data in use is never overwritten. At most a few buffers are kept per shape; `release_scratch` drops them.
+    data in use is never overwritten. At most a few buffers are kept per shape and SCRATCH_LIMIT bytes in
+    all; `release_scratch` drops them.
     """
+    global _scratch_bytes
     key = (shape, np.dtype(dtype))
     with _scratch_lock:
         kept = _scratch.setdefault(key, [])
         buffer = _free_buffer(kept)
         if buffer is None:
             buffer = np.empty(shape, dtype)
-            if len(kept) < _SCRATCH_PER_SHAPE:
+            if len(kept) < _SCRATCH_PER_SHAPE and _scratch_bytes + buffer.nbytes <= SCRATCH_LIMIT:
                 kept.append(buffer)
+                _scratch_bytes += buffer.nbytes
         return buffer
 
 
 def release_scratch() -> None:
     """Forget every kept buffer (memory returns once nothing else holds them)."""
+    global _scratch_bytes
     with _scratch_lock:
         _scratch.clear()
+        _scratch_bytes = 0
 
 
 def batch_to_last(x: np.ndarray, out: np.ndarray) -> np.ndarray:
