@@ -240,6 +240,17 @@ def test_every_layout_holds_the_same_columns():
     np.testing.assert_array_equal(unfold(x, windows, layout="batch_first"), reference.transpose(3, 1, 2, 0, 4, 5))
 
 
+def test_reused_columns_keep_their_padding_filled():
+    windows = make_windows((3,), (3,), 1, 1, 1, "t")
+    for x in ([[[1.0, 2.0, 3.0]]], [[[4.0, 5.0, 6.0]]]):  # the second call reuses the first one's buffer
+        cols = unfold(np.array(x), windows, fill=-np.inf)
+        np.testing.assert_array_equal(cols[0, [0, 2], 0], [[-np.inf, x[0][0][0], x[0][0][1]],
+                                                            [x[0][0][1], x[0][0][2], -np.inf]])
+        del cols
+    other = unfold(np.array([[[7.0, 8.0, 9.0]]]), windows, fill=0.0)  # another fill: another buffer
+    np.testing.assert_array_equal(other[0, 0, 0], [0.0, 7.0, 8.0])
+
+
 def test_unfold_fills_padding_with_the_fill_value():
     windows = make_windows((3,), (3,), 1, 1, 1, "t")
     cols = unfold(np.array([[[1.0, 2.0, 3.0]]]), windows, fill=-np.inf)  # (C, K, N, O)
@@ -265,7 +276,7 @@ def test_scratch_keeps_no_more_than_its_limit(monkeypatch):
     big = scratch((200,), np.dtype(np.float64))  # 1600 bytes: over the limit, handed out but not kept
     assert big.shape == (200,)
     assert windows_module._scratch_bytes == 800
-    assert windows_module._scratch[((200,), np.dtype(np.float64))] == []
+    assert windows_module._scratch[((200,), np.dtype(np.float64), None)] == []
     release_scratch()
     assert windows_module._scratch_bytes == 0
 

@@ -190,17 +190,24 @@ def scratch(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     data in use is never overwritten. At most a few buffers are kept per shape and SCRATCH_LIMIT bytes in
     all; `release_scratch` drops them.
     """
+    return _take(shape, dtype)[0]
+
+
+def _take(shape: tuple[int, ...], dtype: Any, tag: Any = None) -> tuple[np.ndarray, bool]:
+    """`scratch` among the buffers kept under `tag`, and whether the buffer is new (else it holds what
+    the last user under the same tag left in it)."""
     global _scratch_bytes
-    key = (shape, np.dtype(dtype))
+    key = (shape, np.dtype(dtype), tag)
     with _scratch_lock:
         kept = _scratch.setdefault(key, [])
         buffer = _free_buffer(kept)
-        if buffer is None:
-            buffer = np.empty(shape, dtype)
-            if len(kept) < _SCRATCH_PER_SHAPE and _scratch_bytes + buffer.nbytes <= SCRATCH_LIMIT:
-                kept.append(buffer)
-                _scratch_bytes += buffer.nbytes
-        return buffer
+        if buffer is not None:
+            return buffer, False
+        buffer = np.empty(shape, dtype)
+        if len(kept) < _SCRATCH_PER_SHAPE and _scratch_bytes + buffer.nbytes <= SCRATCH_LIMIT:
+            kept.append(buffer)
+            _scratch_bytes += buffer.nbytes
+        return buffer, True
 
 
 def release_scratch() -> None:
@@ -234,17 +241,19 @@ def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0, layout: str = "ch
     Column (c, k..., n, o...) holds x[n, c] at the input position of output o under kernel offset k.
     Each kernel offset is one strided copy; its innermost run is an output row (Wo values), or Wo*N
     values in "batch_last", at the price of transposing the input once.
+    The columns live in a kept buffer whose padded positions are filled once: read them, never write.
     """
     batch, channels = x.shape[:2]
     if layout == "batch_last":
         source = batch_to_last(x, scratch((channels, *x.shape[2:], batch), x.dtype))
     else:
         source = x if layout == "batch_first" else np.moveaxis(x, 1, 0)  # a view, (C, N, *S)
-    cols = scratch(cols_shape(layout, batch, channels, windows), x.dtype)
+    # Kept per geometry: the padded positions are the same every time, so a reused buffer has them filled.
+    cols, new = _take(cols_shape(layout, batch, channels, windows), x.dtype, ("unfold", windows, layout, fill))
     lead = (slice(None),) * (1 if layout == "batch_last" else 2)
     for offset in windows.offsets:
         block = _block(cols, offset)
-        if not offset.every_output:
+        if new and not offset.every_output:
             _fill_outside(block, len(lead), offset.out_slices, windows.output_size, fill)
         block[(*lead, *offset.out_slices)] = source[(*lead, *offset.in_slices)]
     return cols
