@@ -136,7 +136,13 @@ class ConvNd(Function):
             grad_b = grad_output.sum(axis=(0, *range(2, grad_output.ndim))) if grad_rows is None else \
                 grad_rows.reshape(out_channels, positions * batch).sum(axis=1)
         if need_w:
-            grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1)).reshape(out_channels, -1, *windows.kernel)
+            # The longer side of the small (Og, Cg*K) result as the GEMM's rows: OpenBLAS's AVX-512 sgemm runs
+            # that orientation faster (up to 1.7x at 16 x 150, 1.15x at 64 x 288); the transpose costs nothing.
+            if cols.shape[1] >= group_out:
+                grad_w = np.matmul(cols, grad_rows.transpose(0, 2, 1)).transpose(0, 2, 1)
+            else:
+                grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1))
+            grad_w = grad_w.reshape(out_channels, -1, *windows.kernel)
         if need_x and per_sample:
             # One (K*C, O) @ (O, L) product per sample: each result stays in cache (faster than one long
             # GEMM), and rows ordered kernel offset first make each offset's block for fold one run per sample.
