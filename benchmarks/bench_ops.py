@@ -24,14 +24,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# name -> (N, C_in, C_out, H, kernel, stride, padding), square inputs and kernels
-CONVS = {
-    "conv2d 1->32 28x28 k3 p1": (64, 1, 32, 28, 3, 1, 1),
-    "conv2d 32->64 28x28 k3 p1": (64, 32, 64, 28, 3, 1, 1),
-    "conv2d 64->64 14x14 k3 p1": (64, 64, 64, 14, 3, 1, 1),
-    "conv2d 6->16 14x14 k5 p0": (64, 6, 16, 14, 5, 1, 0),
-    "conv2d 32->64 28x28 k3 s2 p1": (64, 32, 64, 28, 3, 2, 1),
-}
+# The conv shapes and their FLOP counts are the performance issue's, shared with run.py (which imports no
+# NumPy at module level, so the thread pinning below still comes first).
+from run import CONVS, conv_gflop  # noqa: E402
+
 OTHERS = ["max_pool2d 2x2/2 64x64x28x28", "batch_norm train 64x64x28x28"]
 
 
@@ -55,13 +51,6 @@ def pin_threads(threads: int) -> None:
         os.environ[name] = str(threads)
 
 
-def conv_gflop(name: str) -> float:
-    """Forward and the two backward GEMMs: three times the forward's multiply-adds, in GFLOP."""
-    n, c_in, c_out, h, k, s, p = CONVS[name]
-    h_out = (h + 2 * p - k) // s + 1
-    return 3 * 2 * n * c_out * h_out * h_out * c_in * k * k / 1e9
-
-
 def build_ours(name: str, arrays: dict):
     """A no-argument callable that runs forward + backward of row `name` in tinygrad_cnn, or None."""
     import tinygrad_cnn as tc
@@ -72,7 +61,7 @@ def build_ours(name: str, arrays: dict):
     if name in CONVS:
         from tinygrad_cnn.ops import conv
 
-        _, _, _, _, _, stride, padding = CONVS[name]
+        *_, stride, padding = CONVS[name]
         weight, bias = tensors["weight"], tensors["bias"]
         return lambda: conv.conv2d(x, weight, bias, stride, padding).backward(grad)
     try:  # written by another engineer: skip the row while it is missing
@@ -96,7 +85,7 @@ def build_torch(name: str, arrays: dict):
                for key, value in arrays.items()}
     x, grad = tensors["x"], tensors["grad"]
     if name in CONVS:
-        _, _, _, _, _, stride, padding = CONVS[name]
+        *_, stride, padding = CONVS[name]
         weight, bias = tensors["weight"], tensors["bias"]
         return lambda: F.conv2d(x, weight, bias, stride, padding).backward(grad)
     if name.startswith("max_pool2d"):
@@ -113,10 +102,10 @@ def make_arrays(name: str, rng) -> dict:
         return rng.standard_normal(shape, dtype=np.float32)
 
     if name in CONVS:
-        n, c_in, c_out, h, k, s, p = CONVS[name]
-        h_out = (h + 2 * p - k) // s + 1
-        return {"x": normal(n, c_in, h, h), "weight": normal(c_out, c_in, k, k) * np.float32(0.1),
-                "bias": normal(c_out), "grad": normal(n, c_out, h_out, h_out)}
+        n, c_in, c_out, h, w, k, s, p = CONVS[name]
+        h_out, w_out = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+        return {"x": normal(n, c_in, h, w), "weight": normal(c_out, c_in, k, k) * np.float32(0.1),
+                "bias": normal(c_out), "grad": normal(n, c_out, h_out, w_out)}
     x = normal(64, 64, 28, 28)
     if name.startswith("max_pool2d"):
         return {"x": x, "grad": normal(64, 64, 14, 14)}
