@@ -1,0 +1,235 @@
+"""Winograd F(2x2, 3x3) convolution (Lavin & Gray 2015): 3x3, stride 1, dilation 1, one group.
+
+The output is cut into 2x2 tiles; each reads a 4x4 input tile (tiles overlap by 2). With
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+    G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+a tile is Y = A^T [(G w G^T) * (B^T d B)] A, so the channel sum becomes 16 independent products,
+one per position (r, s) of the 4x4 transformed tile:
+    forward:     M[rs]  = U[rs] @ V[rs]       (O, C) @ (C, N*T), U = G w G^T, V = B^T d B
+    input grad:  dV[rs] = U[rs].T @ dM[rs]    dM = A dY A^T (the adjoint of the output transform)
+    weight grad: dU[rs] = dM[rs] @ V[rs].T    then dW = G^T dU G
+with T = tiles per image: 16 * O * C * N * T multiplies instead of 9 * O * C * N * Ho * Wo, 2.25x fewer.
+It is the same linear map as im2col (the constants are exact in binary), so results agree to rounding.
+The transforms are adds and subtracts over strided views of a zero-padded (C, N, Hp, Wp) copy of the
+input, one tap of a 1-D transform per view, rows then columns. An odd output size pads the tile grid
+by one zero row/column and crops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ._windows import Windows, scratch
+
+# Both channel counts must reach this for conv to take this path: below it the GEMMs are too thin for the
+# 2.25x fewer multiplies to pay for the transforms (measured with benchmarks/bench_ops.py). Tests set it.
+MIN_CHANNELS = 16
+
+_G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
+
+
+def applies(weight_shape: tuple[int, ...], windows: Windows, groups: int) -> bool:
+    """Whether a conv with this weight (O, C, *K) and geometry takes the Winograd path."""
+    return (windows.kernel == (3, 3) and windows.stride == (1, 1) and windows.dilation == (1, 1) and groups == 1
+            and min(weight_shape[:2]) >= MIN_CHANNELS)
+
+
+def _tiles(windows: Windows) -> tuple[int, int]:
+    return tuple(-(-size // 2) for size in windows.output_size)
+
+
+# ----- the 1-D transforms: `tap(i)` is the i-th input (a view), `out[k]` the k-th output -----------------------
+def _input_pass(tap: Callable[[int], np.ndarray], out: np.ndarray) -> None:
+    """B^T along one axis: 4 taps -> 4 outputs."""
+    np.subtract(tap(0), tap(2), out=out[0])
+    np.add(tap(1), tap(2), out=out[1])
+    np.subtract(tap(2), tap(1), out=out[2])
+    np.subtract(tap(1), tap(3), out=out[3])
+
+
+def _input_adjoint(tap: Callable[[int], np.ndarray], even: np.ndarray, odd: np.ndarray, shift: int) -> None:
+    """B along one axis, overlap-added: 4 tap gradients (..., E) -> `even` and `odd` (..., E + shift),
+    where taps 0 and 1 of a tile land in place and taps 2 and 3 `shift` elements later (the next tile)."""
+    size = even.shape[-1] - shift
+    np.copyto(even[..., :size], tap(0))
+    even[..., size:] = 0
+    np.subtract(tap(1), tap(2), out=odd[..., :size])
+    odd[..., :size] += tap(3)
+    odd[..., size:] = 0
+    third = np.add(tap(1), tap(2))
+    third -= tap(0)
+    even[..., shift:] += third
+    odd[..., shift:] -= tap(3)
+
+
+def _output_pass(tap: Callable[[int], np.ndarray], out: np.ndarray) -> None:
+    """A^T along one axis: 4 taps -> 2 outputs."""
+    np.add(tap(0), tap(1), out=out[0])
+    out[0] += tap(2)
+    np.subtract(tap(1), tap(2), out=out[1])
+    out[1] -= tap(3)
+
+
+def _output_adjoint(tap: Callable[[int], np.ndarray], out: np.ndarray) -> None:
+    """A along one axis: 2 output gradients -> 4 tap gradients."""
+    np.copyto(out[0], tap(0))
+    np.add(tap(0), tap(1), out=out[1])
+    np.subtract(tap(0), tap(1), out=out[2])
+    np.negative(tap(1), out=out[3])
+
+
+# ----- the weight transform and its adjoint ---------------------------------------------------------------------
+def weight_transform(weight: np.ndarray) -> np.ndarray:
+    """U = G w G^T: weight (O, C, 3, 3) -> (16, O, C), contiguous."""
+    g = np.array(_G, dtype=weight.dtype)
+    left = np.tensordot(g, weight, axes=(1, 2))  # (4r, O, C, 3j)
+    u = np.tensordot(left, g, axes=(3, 1))  # (4r, O, C, 4s)
+    return np.ascontiguousarray(u.transpose(0, 3, 1, 2)).reshape(16, *weight.shape[:2])
+
+
+def weight_adjoint(grad_u: np.ndarray) -> np.ndarray:
+    """dW = G^T dU G: (16, O, C) -> (O, C, 3, 3)."""
+    g = np.array(_G, dtype=grad_u.dtype)
+    grad_u = grad_u.reshape(4, 4, *grad_u.shape[1:])
+    left = np.tensordot(g, grad_u, axes=(0, 0))  # (3i, 4s, O, C)
+    return np.tensordot(left, g, axes=(1, 0)).transpose(1, 2, 0, 3)  # (O, C, 3i, 3j)
+
+
+# ----- the layout ----------------------------------------------------------------------------------------------
+# The zero-padded input, (C, N, 2*th + 2, 2*tw + 2), is kept de-interleaved by row and column parity as
+# (2, 2, C, N, th + 1, tw + 1), flattened to (4, E + tw + 2) with E = C*N*(th + 1)*(tw + 1) (the tail is slack,
+# zero). Tile (a, b) reads its 4x4 tap (i, j) at parity (i % 2, j % 2), position (a + i//2, b + j//2), so over all
+# tiles one tap is ONE contiguous slice, shifted by (i//2)*(tw + 1) + j//2: every transform step is a flat add.
+# The price: the grid gets one junk tile row and column per image (they read the next image or the slack),
+# computed and ignored (their output gradient is zero), so the GEMMs run over N*(th + 1)*(tw + 1) columns.
+def _parity_slices(start: int, size: int, parity: int) -> tuple[slice, slice]:
+    """Rows (or columns) h of an input of `size` placed at `start` whose padded position start + h has
+    `parity`: (the slice of h, the slice of position // 2)."""
+    first = (parity - start) % 2
+    count = len(range(first, size, 2))
+    return slice(first, size, 2), slice((start + first) // 2, (start + first) // 2 + count)
+
+
+# ----- the input transform and its adjoint ----------------------------------------------------------------------
+def input_transform(x: np.ndarray, windows: Windows) -> np.ndarray:
+    """V = B^T d B for every 4x4 input tile d: x (N, C, H, W) -> (16, C, N*(th + 1)*(tw + 1))."""
+    batch, channels, height, width = x.shape
+    th, tw = _tiles(windows)
+    size = channels * batch * (th + 1) * (tw + 1)
+    padded = scratch((4, size + tw + 2), x.dtype)
+    padded.fill(0)
+    images = padded[:, :size].reshape(2, 2, channels, batch, th + 1, tw + 1)
+    source = x.transpose(1, 0, 2, 3)
+    (top, _), (left, _) = windows.padding
+    for row_parity in (0, 1):
+        rows, row_tiles = _parity_slices(top, height, row_parity)
+        for column_parity in (0, 1):
+            columns, column_tiles = _parity_slices(left, width, column_parity)
+            images[row_parity, column_parity, :, :, row_tiles, column_tiles] = source[:, :, rows, columns]
+    planes = padded.reshape(2, 2, -1)  # (row parity, column parity, L)
+    rows_done = scratch((4, 2, size + 1), x.dtype)  # B^T along rows; (r, column parity, E + 1)
+    _input_pass(lambda i: planes[i % 2, :, (i // 2) * (tw + 1):(i // 2) * (tw + 1) + size + 1], rows_done)
+    out = scratch((4, 4, size), x.dtype)
+    _input_pass(lambda j: rows_done[:, j % 2, j // 2:j // 2 + size], out.swapaxes(0, 1))
+    return out.reshape(16, channels, size // channels)
+
+
+def input_adjoint(grad_v: np.ndarray, windows: Windows, batch: int) -> np.ndarray:
+    """dx from dV, the adjoint of `input_transform`: (16, C, N*(th + 1)*(tw + 1)) -> (N, C, H, W)."""
+    th, tw = _tiles(windows)
+    channels, dtype = grad_v.shape[1], grad_v.dtype
+    size = grad_v.shape[1] * grad_v.shape[2]
+    grad_v = grad_v.reshape(4, 4, size)
+    rows_done = scratch((4, 2, size + 1), dtype)
+    _input_adjoint(lambda j: grad_v[:, j], rows_done[:, 0], rows_done[:, 1], 1)
+    padded = scratch((2, 2, size + tw + 2), dtype)
+    _input_adjoint(lambda i: rows_done[i], padded[0], padded[1], tw + 1)
+    images = padded[:, :, :size].reshape(2, 2, channels, batch, th + 1, tw + 1)
+    (top, _), (left, _) = windows.padding
+    height, width = windows.input_size
+    grad_x = scratch((batch, channels, height, width), dtype)
+    target = grad_x.transpose(1, 0, 2, 3)
+    for row_parity in (0, 1):
+        rows, row_tiles = _parity_slices(top, height, row_parity)
+        for column_parity in (0, 1):
+            columns, column_tiles = _parity_slices(left, width, column_parity)
+            target[:, :, rows, columns] = images[row_parity, column_parity, :, :, row_tiles, column_tiles]
+    return grad_x
+
+
+# ----- the output transform and its adjoint ---------------------------------------------------------------------
+def output_transform(m: np.ndarray, windows: Windows, batch: int) -> np.ndarray:
+    """Y = A^T M A per tile: (16, O, N*(th + 1)*(tw + 1)) -> (N, O, Ho, Wo), a new (kept) buffer."""
+    th, tw = _tiles(windows)
+    out_channels, dtype = m.shape[1], m.dtype
+    size = m.shape[1] * m.shape[2]
+    m = m.reshape(4, 4, size)
+    rows_done = scratch((2, 4, size), dtype)
+    _output_pass(lambda r: m[r], rows_done)
+    tiles = scratch((2, 2, size), dtype)
+    _output_pass(lambda s: rows_done[:, s], tiles.swapaxes(0, 1))
+    tiles = tiles.reshape(2, 2, out_channels, batch, th + 1, tw + 1)
+    height, width = windows.output_size
+    out = scratch((batch, out_channels, height, width), dtype)
+    target = out.transpose(1, 0, 2, 3)
+    for p in (0, 1):
+        for q in (0, 1):
+            target[:, :, p::2, q::2] = tiles[p, q, :, :, :len(range(p, height, 2)), :len(range(q, width, 2))]
+    return out
+
+
+def output_adjoint(grad_output: np.ndarray, windows: Windows) -> np.ndarray:
+    """dM = A dY A^T per tile, the adjoint of `output_transform`: (N, O, Ho, Wo) -> (16, O, N*(th + 1)*(tw + 1))."""
+    th, tw = _tiles(windows)
+    batch, out_channels, height, width = grad_output.shape
+    dtype = grad_output.dtype
+    size = out_channels * batch * (th + 1) * (tw + 1)
+    tiles = scratch((2, 2, size), dtype)
+    tiles.fill(0)  # junk tiles and the cropped positions of partial ones get zero gradient
+    images = tiles.reshape(2, 2, out_channels, batch, th + 1, tw + 1)
+    source = grad_output.transpose(1, 0, 2, 3)
+    for p in (0, 1):
+        for q in (0, 1):
+            images[p, q, :, :, :len(range(p, height, 2)), :len(range(q, width, 2))] = source[:, :, p::2, q::2]
+    columns_done = scratch((4, 2, size), dtype)  # A along columns: (s, p, E)
+    _output_adjoint(lambda q: tiles[:, q], columns_done)
+    grad_m = scratch((4, 4, size), dtype)
+    _output_adjoint(lambda p: columns_done[:, p], grad_m)
+    return grad_m.reshape(16, out_channels, size // out_channels)
+
+
+# ----- the op's two halves, called by ConvNd ----------------------------------------------------------------------
+def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
+            keep_input: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """conv2d without bias: x (N, C, H, W), weight (O, C, 3, 3) -> (out (N, O, Ho, Wo), V or None).
+
+    V (16, C, N*T), the transformed input, is returned when `keep_input` (the weight gradient needs it).
+    """
+    batch, out_channels = x.shape[0], weight.shape[0]
+    v = input_transform(x, windows)
+    m = np.matmul(weight_transform(weight), v, out=scratch((16, out_channels, v.shape[2]), x.dtype))
+    out = output_transform(m, windows, batch)
+    return out, (v if keep_input else None)
+
+
+def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, windows: Windows,
+             need_x: bool, need_w: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(dx (N, C, H, W), dW (O, C, 3, 3)) from dY (N, O, Ho, Wo); each None where not needed.
+
+    `weight` is needed for dx, `v` (from `forward`) for dW.
+    """
+    grad_x = grad_w = None
+    if not (need_x or need_w):
+        return grad_x, grad_w
+    grad_m = output_adjoint(grad_output, windows)
+    if need_w:
+        grad_w = weight_adjoint(np.matmul(grad_m, v.transpose(0, 2, 1)))
+    if need_x:
+        u = weight_transform(weight)
+        grad_v = np.matmul(u.transpose(0, 2, 1), grad_m,
+                           out=scratch((16, weight.shape[1], grad_m.shape[2]), grad_output.dtype))
+        grad_x = input_adjoint(grad_v, windows, grad_output.shape[0])
+    return grad_x, grad_w
