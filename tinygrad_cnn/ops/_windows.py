@@ -7,6 +7,9 @@ two moves every windowed op is made of: `unfold` (im2col: copy each window into 
 Padding is never materialised: for each kernel offset, `Windows.offsets` gives the output positions
 whose input position lies inside the input, so `unfold` copies straight from the input (and fills the
 rest) and `fold` adds straight into the input gradient, with no padded buffer to allocate and crop.
+Large unfolds, folds and batch transposes are split over `tinygrad_cnn.get_num_threads()` threads along their
+first axis (or the second, when the first is a single channel); each chunk does what the whole would, so
+results are bit-identical whatever the thread count.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..threads import get_num_threads, parallel_chunks
 from ._util import pair
 
 
@@ -223,10 +227,15 @@ def batch_to_last(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
     In two steps, through (A, N, *rest): a direct copy reads its N sources A*rest values apart, strides
     that collide in the cache (about 3x slower at 64x32x28x28); whole rest-blocks first keep them short.
+    Large copies are split over A, one chunk per thread.
     """
     between = scratch((x.shape[1], x.shape[0], *x.shape[2:]), x.dtype)
-    np.copyto(between, x.swapaxes(0, 1))
-    np.copyto(out, np.moveaxis(between, 1, -1))
+
+    def move(start: int, stop: int) -> None:
+        np.copyto(between[start:stop], x[:, start:stop].swapaxes(0, 1))
+        np.copyto(out[start:stop], np.moveaxis(between[start:stop], 1, -1))
+
+    parallel_chunks(move, x.shape[1], out.nbytes)
     return out
 
 
@@ -251,11 +260,17 @@ def unfold(x: np.ndarray, windows: Windows, fill: float = 0.0, layout: str = "ch
     # Kept per geometry: the padded positions are the same every time, so a reused buffer has them filled.
     cols, new = _take(cols_shape(layout, batch, channels, windows), x.dtype, ("unfold", windows, layout, fill))
     lead = (slice(None),) * (1 if layout == "batch_last" else 2)
-    for offset in windows.offsets:
-        block = _block(cols, offset)
-        if new and not offset.every_output:
-            _fill_outside(block, len(lead), offset.out_slices, windows.output_size, fill)
-        block[(*lead, *offset.out_slices)] = source[(*lead, *offset.in_slices)]
+    axis = _split_axis(source.shape, layout)
+
+    def copy(start: int, stop: int) -> None:
+        part = _part(source, axis, start, stop)
+        for offset in windows.offsets:
+            block = _part(_block(cols, offset), axis, start, stop)
+            if new and not offset.every_output:
+                _fill_outside(block, len(lead), offset.out_slices, windows.output_size, fill)
+            block[(*lead, *offset.out_slices)] = part[(*lead, *offset.in_slices)]
+
+    parallel_chunks(copy, source.shape[axis], cols.nbytes)
     return cols
 
 
@@ -271,6 +286,18 @@ def cols_shape(layout: str, batch: int, channels: int, windows: Windows) -> tupl
 def _block(cols: np.ndarray, offset: Offset) -> np.ndarray:
     """The columns of one kernel offset: (N, C, *O), (C, N, *O) or (C, *O, N) by layout, a view."""
     return cols[(slice(None), *offset.index)]
+
+
+def _split_axis(shape: tuple[int, ...], layout: str) -> int:
+    """The axis of the source/target (N, C, *S), (C, N, *S) or (C, *S, N) that `unfold` and `fold` split
+    over threads: the first, unless it is too short to give each thread a part (C = 1) and the second is
+    also an axis of every offset's block (not so in batch_last)."""
+    return 1 if layout != "batch_last" and shape[0] < get_num_threads() and shape[1] > shape[0] else 0
+
+
+def _part(array: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
+    """array[start:stop] along `axis` (0 or 1), a view."""
+    return array[(slice(None),) * axis + (slice(start, stop),)]
 
 
 def _fill_outside(block: np.ndarray, first_spatial: int, out_slices: tuple[slice, ...],
@@ -302,13 +329,20 @@ def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int, layout: 
     # An offset that meets every input once (the centre of a 'same' kernel) starts the sum by a copy,
     # saving the pass that zeroes the buffer.
     first = windows.covering_offset
-    if first is None:
-        target.fill(0)
-    else:
-        np.copyto(target, _block(cols, first)[(*lead, *first.out_slices)])
-    for offset in windows.offsets:
-        if offset is not first and not offset.empty:
-            target[(*lead, *offset.in_slices)] += _block(cols, offset)[(*lead, *offset.out_slices)]
-    if layout == "batch_last":
-        np.copyto(grad, np.moveaxis(target, -1, 0))
+    axis = _split_axis(target.shape, layout)
+
+    def add(start: int, stop: int) -> None:
+        part = _part(target, axis, start, stop)
+        if first is None:
+            part.fill(0)
+        else:
+            np.copyto(part, _part(_block(cols, first), axis, start, stop)[(*lead, *first.out_slices)])
+        for offset in windows.offsets:
+            if offset is not first and not offset.empty:
+                part[(*lead, *offset.in_slices)] += _part(_block(cols, offset), axis, start, stop)[
+                    (*lead, *offset.out_slices)]
+        if layout == "batch_last":  # axis 0, C: this part's channels of grad
+            np.copyto(grad[:, start:stop], np.moveaxis(part, -1, 0))
+
+    parallel_chunks(add, target.shape[axis], grad.nbytes)
     return grad

@@ -1,0 +1,146 @@
+"""tc.set_num_threads / get_num_threads, the chunked thread pool, and that unfold, fold and conv give
+bit-identical results on several threads (the chunks are independent)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.nn.functional as F
+from tinygrad_cnn import threads
+from tinygrad_cnn.ops._windows import LAYOUTS, batch_to_last, cols_shape, fold, make_windows, unfold
+
+
+@pytest.fixture
+def restore_threads():
+    count, threshold = tc.get_num_threads(), threads.PARALLEL_MIN_BYTES
+    yield
+    tc.set_num_threads(count)
+    threads.PARALLEL_MIN_BYTES = threshold
+
+
+def run_with_threads(count: int, compute):
+    """compute() with `count` threads and no size threshold (every chunked copy split)."""
+    previous, threshold = tc.get_num_threads(), threads.PARALLEL_MIN_BYTES
+    tc.set_num_threads(count)
+    threads.PARALLEL_MIN_BYTES = 0
+    try:
+        return compute()
+    finally:
+        tc.set_num_threads(previous)
+        threads.PARALLEL_MIN_BYTES = threshold
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2"])
+def test_set_num_threads_rejects_anything_but_a_positive_int(bad, restore_threads):
+    before = tc.get_num_threads()
+    with pytest.raises(ValueError, match="positive int"):
+        tc.set_num_threads(bad)
+    assert tc.get_num_threads() == before
+
+
+def test_set_num_threads_sets_the_count(restore_threads):
+    tc.set_num_threads(3)
+    assert tc.get_num_threads() == 3
+    tc.set_num_threads(1)
+    assert tc.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("variable", ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"])
+def test_default_thread_count_follows_the_blas_variables(variable, monkeypatch):
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, "3")
+    assert threads._default_threads() == 3
+
+
+def test_default_thread_count_without_blas_variables_is_the_usable_cpus(monkeypatch):
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")  # ignored
+    assert threads._default_threads() == len(threads.os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("count, length", [(2, 7), (3, 10), (4, 2), (3, 1)])
+def test_parallel_chunks_cover_the_range_once(count, length):
+    seen, lock = [], threading.Lock()
+
+    def work(start, stop):
+        with lock:
+            seen.append((start, stop, threading.get_ident()))
+
+    run_with_threads(count, lambda: threads.parallel_chunks(work, length, nbytes=1))
+    covered = sorted(i for start, stop, _ in seen for i in range(start, stop))
+    assert covered == list(range(length))
+    assert len(seen) == min(count, length)
+    assert len({ident for *_, ident in seen}) >= min(2, len(seen))  # the caller runs one chunk, the pool the rest
+
+
+def test_parallel_chunks_run_inline_below_the_threshold(restore_threads):
+    tc.set_num_threads(2)
+    threads.PARALLEL_MIN_BYTES = 100
+    calls = []
+    threads.parallel_chunks(lambda start, stop: calls.append((start, stop)), 8, nbytes=99)
+    assert calls == [(0, 8)]
+
+
+def test_parallel_chunks_reraise_a_chunk_error():
+    def work(start, stop):
+        if start > 0:
+            raise KeyError("second chunk")
+
+    with pytest.raises(KeyError, match="second chunk"):
+        run_with_threads(2, lambda: threads.parallel_chunks(work, 4, nbytes=1))
+
+
+windows_configs = st.fixed_dictionaries({
+    "batch": st.integers(1, 3), "channels": st.integers(1, 3), "size": st.integers(3, 7),
+    "kernel": st.integers(1, 3), "stride": st.integers(1, 2), "padding": st.integers(0, 2),
+    "dilation": st.integers(1, 2), "layout": st.sampled_from(LAYOUTS),
+})
+
+
+@given(windows_configs)
+def test_unfold_and_fold_are_bit_identical_on_two_threads(config):
+    rng = np.random.default_rng(0)
+    size, layout, batch, channels = config["size"], config["layout"], config["batch"], config["channels"]
+    if (size + 2 * config["padding"]) < config["dilation"] * (config["kernel"] - 1) + 1:
+        return
+    x = rng.standard_normal((batch, channels, size, size + 1))
+    windows = make_windows(x.shape[2:], (config["kernel"],) * 2, config["stride"], config["padding"],
+                           config["dilation"], "t")
+    cols = rng.standard_normal(cols_shape(layout, batch, channels, windows))
+
+    def compute():
+        return (unfold(x, windows, fill=-1.5, layout=layout).copy(),
+                fold(cols, windows, batch, channels, layout=layout).copy())
+
+    for one, two in zip(run_with_threads(1, compute), run_with_threads(2, compute)):
+        assert one.tobytes() == two.tobytes()
+
+
+def test_batch_to_last_is_bit_identical_on_three_threads():
+    x = np.random.default_rng(1).standard_normal((4, 5, 3, 2))
+    out = run_with_threads(3, lambda: batch_to_last(x, np.empty((5, 3, 2, 4))))
+    np.testing.assert_array_equal(out, np.moveaxis(x, 0, -1))
+
+
+@pytest.mark.parametrize("size, padding, stride", [(6, 1, 1), (17, 1, 1), (9, 0, 2)])  # 17: batch-first rows
+def test_conv2d_forward_and_backward_are_bit_identical_on_two_threads(size, padding, stride):
+    rng = np.random.default_rng(2)
+    x_data, w_data = rng.standard_normal((3, 2, size, size)), rng.standard_normal((4, 2, 3, 3))
+    b_data = rng.standard_normal(4)
+
+    def compute():
+        x, weight, bias = (tc.tensor(a, requires_grad=True) for a in (x_data, w_data, b_data))
+        out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+        (out * out).sum().backward()
+        return out.data.copy(), x.grad.data.copy(), weight.grad.data.copy(), bias.grad.data.copy()
+
+    for one, two in zip(run_with_threads(1, compute), run_with_threads(2, compute)):
+        assert one.tobytes() == two.tobytes()
