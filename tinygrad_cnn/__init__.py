@@ -27,6 +27,7 @@ from .debug import detect_anomaly, explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
 from .random import manual_seed
+from .threads import get_num_threads, set_num_threads
 from .viz import draw_graph, print_graph
 
 __version__ = "0.1.0"
@@ -38,4 +39,5 @@ __all__ = [
     "randn", "save", "stack", "tensor", "zeros", "zeros_like",
     "draw_graph", "print_graph",
     "detect_anomaly", "testing",
+    "get_num_threads", "set_num_threads",
 ]
