@@ -18,12 +18,13 @@ from tinygrad_cnn.ops._windows import make_windows
 @contextlib.contextmanager
 def winograd_path(enabled: bool):
     """Force every eligible conv onto the Winograd path (or none onto it)."""
-    saved = winograd.MIN_CHANNELS
-    winograd.MIN_CHANNELS = 0 if enabled else 10**9
+    saved = winograd.MIN_CHANNELS, winograd.MIN_OUTPUT_SIZE, winograd.CHUNK_BYTES
+    winograd.MIN_CHANNELS = winograd.MIN_OUTPUT_SIZE = 0 if enabled else 10**9
+    winograd.CHUNK_BYTES = 1  # one image per slice: the batch slicing is exercised too
     try:
         yield
     finally:
-        winograd.MIN_CHANNELS = saved
+        winograd.MIN_CHANNELS, winograd.MIN_OUTPUT_SIZE, winograd.CHUNK_BYTES = saved
 
 
 @st.composite

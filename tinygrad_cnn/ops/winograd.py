@@ -24,9 +24,14 @@ import numpy as np
 
 from ._windows import Windows, scratch
 
-# Both channel counts must reach this for conv to take this path: below it the GEMMs are too thin for the
-# 2.25x fewer multiplies to pay for the transforms (measured with benchmarks/bench_ops.py). Tests set it.
-MIN_CHANNELS = 16
+# Both channel counts must reach MIN_CHANNELS and both output sides MIN_OUTPUT_SIZE for conv to take this path
+# (tests set them). Below, the GEMMs are too thin, or the junk tile row and column (see "the layout") too large a
+# share, for the 2.25x fewer multiplies to pay for the transforms. Measured fwd+bwd float32, 1 BLAS thread,
+# Winograd / im2col: 8->16 28x28 0.91, 8->8 28x28 0.80, 6->16 14x14 1.23; 64->64 at 10x10 0.88, 7x7 1.30.
+MIN_CHANNELS = 8
+MIN_OUTPUT_SIZE = 10
+# The batch is transformed and multiplied in slices of about this many bytes of transformed tiles (see `_chunks`).
+CHUNK_BYTES = 2**20
 
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 
@@ -34,7 +39,7 @@ _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 def applies(weight_shape: tuple[int, ...], windows: Windows, groups: int) -> bool:
     """Whether a conv with this weight (O, C, *K) and geometry takes the Winograd path."""
     return (windows.kernel == (3, 3) and windows.stride == (1, 1) and windows.dilation == (1, 1) and groups == 1
-            and min(weight_shape[:2]) >= MIN_CHANNELS)
+            and min(weight_shape[:2]) >= MIN_CHANNELS and min(windows.output_size) >= MIN_OUTPUT_SIZE)
 
 
 def _tiles(windows: Windows) -> tuple[int, int]:
@@ -114,8 +119,10 @@ def _parity_slices(start: int, size: int, parity: int) -> tuple[slice, slice]:
 
 
 # ----- the input transform and its adjoint ----------------------------------------------------------------------
-def input_transform(x: np.ndarray, windows: Windows) -> np.ndarray:
-    """V = B^T d B for every 4x4 input tile d: x (N, C, H, W) -> (16, C, N*(th + 1)*(tw + 1))."""
+def input_transform(x: np.ndarray, windows: Windows, out: np.ndarray) -> None:
+    """V = B^T d B for every 4x4 input tile d: x (n, C, H, W) -> out (16, C, n*(th + 1)*(tw + 1)).
+
+    `out` may be a view with a row stride of its own (a batch slice of a larger V)."""
     batch, channels, height, width = x.shape
     th, tw = _tiles(windows)
     size = channels * batch * (th + 1) * (tw + 1)
@@ -132,57 +139,52 @@ def input_transform(x: np.ndarray, windows: Windows) -> np.ndarray:
     planes = padded.reshape(2, 2, -1)  # (row parity, column parity, L)
     rows_done = scratch((4, 2, size + 1), x.dtype)  # B^T along rows; (r, column parity, E + 1)
     _input_pass(lambda i: planes[i % 2, :, (i // 2) * (tw + 1):(i // 2) * (tw + 1) + size + 1], rows_done)
-    out = scratch((4, 4, size), x.dtype)
-    _input_pass(lambda j: rows_done[:, j % 2, j // 2:j // 2 + size], out.swapaxes(0, 1))
-    return out.reshape(16, channels, size // channels)
+    _input_pass(lambda j: rows_done[:, j % 2, j // 2:j // 2 + size].reshape(4, channels, -1),
+                out.reshape(4, 4, channels, -1).swapaxes(0, 1))
 
 
-def input_adjoint(grad_v: np.ndarray, windows: Windows, batch: int) -> np.ndarray:
-    """dx from dV, the adjoint of `input_transform`: (16, C, N*(th + 1)*(tw + 1)) -> (N, C, H, W)."""
+def input_adjoint(grad_v: np.ndarray, windows: Windows, grad_x: np.ndarray) -> None:
+    """dx from dV, the adjoint of `input_transform`: (16, C, n*(th + 1)*(tw + 1)) -> grad_x (n, C, H, W)."""
     th, tw = _tiles(windows)
-    channels, dtype = grad_v.shape[1], grad_v.dtype
+    batch, channels = grad_x.shape[:2]
     size = grad_v.shape[1] * grad_v.shape[2]
     grad_v = grad_v.reshape(4, 4, size)
-    rows_done = scratch((4, 2, size + 1), dtype)
+    rows_done = scratch((4, 2, size + 1), grad_v.dtype)
     _input_adjoint(lambda j: grad_v[:, j], rows_done[:, 0], rows_done[:, 1], 1)
-    padded = scratch((2, 2, size + tw + 2), dtype)
+    padded = scratch((2, 2, size + tw + 2), grad_v.dtype)
     _input_adjoint(lambda i: rows_done[i], padded[0], padded[1], tw + 1)
     images = padded[:, :, :size].reshape(2, 2, channels, batch, th + 1, tw + 1)
     (top, _), (left, _) = windows.padding
     height, width = windows.input_size
-    grad_x = scratch((batch, channels, height, width), dtype)
     target = grad_x.transpose(1, 0, 2, 3)
     for row_parity in (0, 1):
         rows, row_tiles = _parity_slices(top, height, row_parity)
         for column_parity in (0, 1):
             columns, column_tiles = _parity_slices(left, width, column_parity)
             target[:, :, rows, columns] = images[row_parity, column_parity, :, :, row_tiles, column_tiles]
-    return grad_x
 
 
 # ----- the output transform and its adjoint ---------------------------------------------------------------------
-def output_transform(m: np.ndarray, windows: Windows, batch: int) -> np.ndarray:
-    """Y = A^T M A per tile: (16, O, N*(th + 1)*(tw + 1)) -> (N, O, Ho, Wo), a new (kept) buffer."""
+def output_transform(m: np.ndarray, windows: Windows, out: np.ndarray) -> None:
+    """Y = A^T M A per tile: M (16, O, n*(th + 1)*(tw + 1)) -> out (n, O, Ho, Wo)."""
     th, tw = _tiles(windows)
-    out_channels, dtype = m.shape[1], m.dtype
+    batch, out_channels = out.shape[:2]
     size = m.shape[1] * m.shape[2]
     m = m.reshape(4, 4, size)
-    rows_done = scratch((2, 4, size), dtype)
+    rows_done = scratch((2, 4, size), m.dtype)
     _output_pass(lambda r: m[r], rows_done)
-    tiles = scratch((2, 2, size), dtype)
+    tiles = scratch((2, 2, size), m.dtype)
     _output_pass(lambda s: rows_done[:, s], tiles.swapaxes(0, 1))
     tiles = tiles.reshape(2, 2, out_channels, batch, th + 1, tw + 1)
     height, width = windows.output_size
-    out = scratch((batch, out_channels, height, width), dtype)
     target = out.transpose(1, 0, 2, 3)
     for p in (0, 1):
         for q in (0, 1):
             target[:, :, p::2, q::2] = tiles[p, q, :, :, :len(range(p, height, 2)), :len(range(q, width, 2))]
-    return out
 
 
 def output_adjoint(grad_output: np.ndarray, windows: Windows) -> np.ndarray:
-    """dM = A dY A^T per tile, the adjoint of `output_transform`: (N, O, Ho, Wo) -> (16, O, N*(th + 1)*(tw + 1))."""
+    """dM = A dY A^T per tile, the adjoint of `output_transform`: (n, O, Ho, Wo) -> (16, O, n*(th + 1)*(tw + 1))."""
     th, tw = _tiles(windows)
     batch, out_channels, height, width = grad_output.shape
     dtype = grad_output.dtype
@@ -202,17 +204,36 @@ def output_adjoint(grad_output: np.ndarray, windows: Windows) -> np.ndarray:
 
 
 # ----- the op's two halves, called by ConvNd ----------------------------------------------------------------------
+def _chunks(batch: int, channels: int, windows: Windows, itemsize: int) -> list[slice]:
+    """Batch slices whose transformed tiles (16 * channels * n * (th + 1) * (tw + 1) values) stay within
+    CHUNK_BYTES: each slice's transforms and GEMMs then work in cache instead of streaming from memory."""
+    th, tw = _tiles(windows)
+    per_image = 16 * channels * (th + 1) * (tw + 1) * itemsize
+    step = max(1, CHUNK_BYTES // per_image)
+    return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
+
+
 def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
             keep_input: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """conv2d without bias: x (N, C, H, W), weight (O, C, 3, 3) -> (out (N, O, Ho, Wo), V or None).
 
-    V (16, C, N*T), the transformed input, is returned when `keep_input` (the weight gradient needs it).
+    V (16, C, N, (th + 1)*(tw + 1)), the transformed input, is returned when `keep_input` (the weight
+    gradient needs it).
     """
-    batch, out_channels = x.shape[0], weight.shape[0]
-    v = input_transform(x, windows)
-    m = np.matmul(weight_transform(weight), v, out=scratch((16, out_channels, v.shape[2]), x.dtype))
-    out = output_transform(m, windows, batch)
-    return out, (v if keep_input else None)
+    (batch, channels), out_channels = x.shape[:2], weight.shape[0]
+    th, tw = _tiles(windows)
+    tiles = (th + 1) * (tw + 1)
+    u = weight_transform(weight)
+    out = scratch((batch, out_channels, *windows.output_size), x.dtype)
+    kept = scratch((16, channels, batch, tiles), x.dtype) if keep_input else None
+    for chunk in _chunks(batch, max(channels, out_channels), windows, x.itemsize):
+        n = chunk.stop - chunk.start
+        v = scratch((16, channels, n * tiles), x.dtype) if kept is None else \
+            kept[:, :, chunk].reshape(16, channels, n * tiles)
+        input_transform(x[chunk], windows, v)
+        m = np.matmul(u, v, out=scratch((16, out_channels, n * tiles), x.dtype))
+        output_transform(m, windows, out[chunk])
+    return out, kept
 
 
 def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, windows: Windows,
@@ -221,15 +242,21 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
 
     `weight` is needed for dx, `v` (from `forward`) for dW.
     """
-    grad_x = grad_w = None
+    grad_x = grad_u = None
     if not (need_x or need_w):
-        return grad_x, grad_w
-    grad_m = output_adjoint(grad_output, windows)
-    if need_w:
-        grad_w = weight_adjoint(np.matmul(grad_m, v.transpose(0, 2, 1)))
+        return None, None
+    (batch, out_channels), dtype = grad_output.shape[:2], grad_output.dtype
+    channels = weight.shape[1] if need_x else v.shape[1]
     if need_x:
-        u = weight_transform(weight)
-        grad_v = np.matmul(u.transpose(0, 2, 1), grad_m,
-                           out=scratch((16, weight.shape[1], grad_m.shape[2]), grad_output.dtype))
-        grad_x = input_adjoint(grad_v, windows, grad_output.shape[0])
-    return grad_x, grad_w
+        u_t = weight_transform(weight).transpose(0, 2, 1)
+        grad_x = scratch((batch, channels, *windows.input_size), dtype)
+    for chunk in _chunks(batch, max(channels, out_channels), windows, grad_output.itemsize):
+        grad_m = output_adjoint(grad_output[chunk], windows)
+        if need_w:
+            v_chunk = v[:, :, chunk].reshape(16, channels, -1)
+            part = np.matmul(grad_m, v_chunk.transpose(0, 2, 1))
+            grad_u = part if grad_u is None else np.add(grad_u, part, out=grad_u)
+        if need_x:
+            grad_v = np.matmul(u_t, grad_m, out=scratch((16, channels, grad_m.shape[2]), dtype))
+            input_adjoint(grad_v, windows, grad_x[chunk])
+    return grad_x, (None if grad_u is None else weight_adjoint(grad_u))
