@@ -1,5 +1,5 @@
 """tc.set_num_threads / get_num_threads, the chunked thread pool, and that unfold, fold and conv give
-bit-identical results on several threads (the chunks are independent)."""
+bit-identical results on several threads (the chunks are independent), and the Winograd conv nearly so."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_winograd import winograd_path
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
@@ -144,3 +145,22 @@ def test_conv2d_forward_and_backward_are_bit_identical_on_two_threads(size, padd
 
     for one, two in zip(run_with_threads(1, compute), run_with_threads(2, compute)):
         assert one.tobytes() == two.tobytes()
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_winograd_conv_on_several_threads_matches_one(count):
+    # Batch slices are independent, so output and input gradient are bit-identical; the weight gradient adds
+    # one partial sum per thread, so only its rounding may differ.
+    rng = np.random.default_rng(3)
+    x_data, w_data = rng.standard_normal((5, 3, 8, 7)), rng.standard_normal((4, 3, 3, 3))
+
+    def compute():
+        x, weight = tc.tensor(x_data, requires_grad=True), tc.tensor(w_data, requires_grad=True)
+        with winograd_path(True):  # one image per slice, so every thread gets some
+            out = F.conv2d(x, weight, padding=1)
+            (out * out).sum().backward()
+        return out.data.copy(), x.grad.data.copy(), weight.grad.data.copy()
+
+    (out_1, dx_1, dw_1), (out_n, dx_n, dw_n) = run_with_threads(1, compute), run_with_threads(count, compute)
+    assert out_1.tobytes() == out_n.tobytes() and dx_1.tobytes() == dx_n.tobytes()
+    np.testing.assert_allclose(dw_n, dw_1, rtol=1e-13, atol=1e-13)

@@ -127,14 +127,51 @@ def test_outputs_and_saved_inputs_survive_later_convolutions():
 ])
 def test_only_3x3_stride_1_undilated_ungrouped_convs_take_the_path(kernel, attrs, groups, expected):
     windows = make_windows((8,) * len(kernel), kernel, attrs["stride"], attrs["padding"], attrs["dilation"], "conv")
+    x, weight = np.ones((1, 4, *(8,) * len(kernel))), np.ones((4, 4 // groups, *kernel))
     with winograd_path(True):
-        assert winograd.applies((4, 4 // groups, *kernel), windows, groups) is expected
+        assert winograd.applies(x, weight, windows, groups) is expected
 
 
 def test_too_few_channels_keep_the_im2col_path():
     windows = make_windows((28, 28), (3, 3), 1, 1, 1, "conv2d")
-    assert not winograd.applies((32, 1, 3, 3), windows, 1)
-    assert winograd.applies((64, 64, 3, 3), windows, 1)
+    assert not winograd.applies(np.ones((1, 1, 28, 28)), np.ones((32, 1, 3, 3)), windows, 1)
+    assert winograd.applies(np.ones((1, 64, 28, 28)), np.ones((64, 64, 3, 3)), windows, 1)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("where", ["input", "weight"])
+def test_non_finite_inputs_take_the_im2col_path_and_give_its_exact_infs(bad, where):
+    # One inf through the transforms would meet itself as inf - inf = NaN; im2col keeps it an inf.
+    rng = np.random.default_rng(0)
+    x, weight = rng.uniform(-1, 1, (2, 3, 6, 6)), rng.uniform(-1, 1, (4, 3, 3, 3))
+    (x if where == "input" else weight)[0, 1, 2, 2] = bad
+    windows = make_windows((6, 6), (3, 3), 1, 1, 1, "conv2d")
+    with winograd_path(True), np.errstate(invalid="ignore"):  # an inf weight meets the zero padding: inf * 0
+        assert not winograd.applies(x, weight, windows, 1)
+        out = conv.conv2d(tc.Tensor(x), tc.Tensor(weight), padding=1).data
+    with winograd_path(False), np.errstate(invalid="ignore"):
+        expected = conv.conv2d(tc.Tensor(x), tc.Tensor(weight), padding=1).data
+    np.testing.assert_array_equal(out, expected)
+    if where == "input" and np.isinf(bad):
+        assert np.isinf(expected).any() and not np.isnan(expected).any()
+
+
+def test_an_empty_batch_keeps_the_im2col_path_and_gets_a_zero_weight_gradient():
+    x = tc.Tensor(np.zeros((0, 3, 6, 6)), requires_grad=True)
+    weight = tc.Tensor(np.ones((4, 3, 3, 3)), requires_grad=True)
+    with winograd_path(True):
+        assert not winograd.applies(x.data, weight.data, make_windows((6, 6), (3, 3), 1, 1, 1, "conv2d"), 1)
+        conv.conv2d(x, weight, padding=1).sum().backward()
+    np.testing.assert_array_equal(weight.grad.data, np.zeros((4, 3, 3, 3)))
+    assert x.grad.shape == (0, 3, 6, 6)
+
+
+def test_a_sum_that_overflows_only_costs_the_fast_path():
+    x = np.full((1, 8, 12, 12), 3e38, dtype=np.float32)
+    windows = make_windows((12, 12), (3, 3), 1, 1, 1, "conv2d")
+    with winograd_path(True):
+        assert not winograd.applies(x, np.ones((8, 8, 3, 3), np.float32), windows, 1)
+        assert winograd.applies(x / 1e30, np.ones((8, 8, 3, 3), np.float32), windows, 1)
 
 
 def test_weight_transform_adjoint_is_its_transpose():

@@ -12,6 +12,8 @@ short (< BATCH_LAST_BELOW) the columns are ordered (L, N) instead ("batch_last")
 move runs of Wo*N values instead of Wo, for the price of transposing x, the output, dY and dx once each,
 and the three products become one GEMM each.
 Large buffers come from `scratch`, so a training loop does not page-fault a fresh im2col buffer each step.
+A 3x3 stride-1 conv with enough channels and output (`winograd.applies`) takes the Winograd path instead:
+the same linear map with 2.25x fewer multiplies.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
+from . import winograd
 from ._util import random_array
 from ._windows import Windows, batch_to_last, cols_shape, fold, make_windows, scratch, unfold
 from .registry import Sample, register
@@ -83,6 +86,15 @@ class ConvNd(Function):
         op = f"conv{weight.ndim - 2}d"
         _check(x, weight, bias, groups, op)
         windows = make_windows(x.shape[2:], weight.shape[2:], stride, padding, dilation, op)
+        need_x, need_w, need_b = ctx.needs_input_grad
+        ctx.winograd = winograd.applies(x, weight, windows, groups)
+        if ctx.winograd:  # 3x3 stride 1 with many channels: 2.25x fewer multiplies (see winograd.py)
+            out, transformed = winograd.forward(x, weight, windows, keep_input=need_w)
+            if bias is not None:
+                out += bias.reshape(-1, 1, 1)
+            ctx.windows = windows
+            ctx.save_for_backward(transformed, weight if need_x else None)
+            return out
         batch, out_channels = x.shape[0], weight.shape[0]
         positions = int(np.prod(windows.output_size))
         group_in, group_out = x.shape[1] // groups, out_channels // groups
@@ -103,7 +115,6 @@ class ConvNd(Function):
         out = out.reshape(batch, out_channels, *windows.output_size)
         if bias is not None:
             out += bias.reshape(-1, *(1,) * len(windows.output_size))
-        need_x, need_w, need_b = ctx.needs_input_grad
         if need_x or need_w or need_b:
             ctx.windows, ctx.groups, ctx.input_shape, ctx.batch_last = windows, groups, x.shape, batch_last
             # The weight itself (not a reshaped view): the engine's in-place check knows saved arrays by identity.
@@ -114,6 +125,9 @@ class ConvNd(Function):
     def backward(ctx, grad_output):
         cols, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
+        if ctx.winograd:  # cols holds the transformed input
+            grad_x, grad_w = winograd.backward(grad_output, weight, cols, ctx.windows, need_x, need_w)
+            return grad_x, grad_w, grad_output.sum(axis=(0, 2, 3)) if need_b else None
         windows: Windows = ctx.windows
         groups, channels, batch_last = ctx.groups, ctx.input_shape[1], ctx.batch_last
         batch, out_channels = grad_output.shape[:2]

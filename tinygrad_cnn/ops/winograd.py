@@ -18,10 +18,12 @@ by one zero row/column and crops.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
+from ..threads import parallel_chunks
 from ._windows import Windows, scratch
 
 # Both channel counts must reach MIN_CHANNELS and both output sides MIN_OUTPUT_SIZE for conv to take this path
@@ -36,10 +38,19 @@ CHUNK_BYTES = 2**20
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 
 
-def applies(weight_shape: tuple[int, ...], windows: Windows, groups: int) -> bool:
-    """Whether a conv with this weight (O, C, *K) and geometry takes the Winograd path."""
-    return (windows.kernel == (3, 3) and windows.stride == (1, 1) and windows.dilation == (1, 1) and groups == 1
-            and min(weight_shape[:2]) >= MIN_CHANNELS and min(windows.output_size) >= MIN_OUTPUT_SIZE)
+def applies(x: np.ndarray, weight: np.ndarray, windows: Windows, groups: int) -> bool:
+    """Whether conv of x (N, C, *S) with weight (O, C, *K) and this geometry takes the Winograd path.
+
+    Only finite inputs do: the transforms subtract inputs, so one inf would become inf - inf = NaN where im2col
+    gives the exact inf. A sum is finite exactly when every term is, except that it may overflow; that sends a
+    finite input down the im2col path, which is merely slower.
+    """
+    if not (windows.kernel == (3, 3) and windows.stride == (1, 1) and windows.dilation == (1, 1) and groups == 1
+            and min(weight.shape[:2]) >= MIN_CHANNELS and min(windows.output_size) >= MIN_OUTPUT_SIZE
+            and x.shape[0] > 0):  # an empty batch has no slices to sum a weight gradient over
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.sum(x)) and np.isfinite(np.sum(weight)))
 
 
 def _tiles(windows: Windows) -> tuple[int, int]:
@@ -204,13 +215,23 @@ def output_adjoint(grad_output: np.ndarray, windows: Windows) -> np.ndarray:
 
 
 # ----- the op's two halves, called by ConvNd ----------------------------------------------------------------------
-def _chunks(batch: int, channels: int, windows: Windows, itemsize: int) -> list[slice]:
-    """Batch slices whose transformed tiles (16 * channels * n * (th + 1) * (tw + 1) values) stay within
-    CHUNK_BYTES: each slice's transforms and GEMMs then work in cache instead of streaming from memory."""
+def _tile_slots(windows: Windows) -> int:
+    """Tiles per image and channel in the transformed layout, the junk row and column included."""
     th, tw = _tiles(windows)
-    per_image = 16 * channels * (th + 1) * (tw + 1) * itemsize
-    step = max(1, CHUNK_BYTES // per_image)
+    return (th + 1) * (tw + 1)
+
+
+def _chunks(batch: int, channels: int, windows: Windows, itemsize: int) -> list[slice]:
+    """Batch slices whose transformed tiles (16 * channels * n * tile slots values) stay within CHUNK_BYTES:
+    each slice's transforms and GEMMs then work in cache instead of streaming from memory."""
+    step = max(1, CHUNK_BYTES // (16 * channels * _tile_slots(windows) * itemsize))
     return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
+
+
+def _bytes_written(x: np.ndarray, other_channels: int, windows: Windows) -> int:
+    """The size of the transformed tiles of x (N, C, ...) and of its product's (N, other_channels, ...): the
+    work `parallel_chunks` weighs (the output alone understates it by the transforms and the GEMM)."""
+    return 16 * (x.shape[1] + other_channels) * x.shape[0] * _tile_slots(windows) * x.itemsize
 
 
 def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
@@ -218,21 +239,25 @@ def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
     """conv2d without bias: x (N, C, H, W), weight (O, C, 3, 3) -> (out (N, O, Ho, Wo), V or None).
 
     V (16, C, N, (th + 1)*(tw + 1)), the transformed input, is returned when `keep_input` (the weight
-    gradient needs it).
+    gradient needs it). The batch slices are independent and spread over tinygrad_cnn's threads.
     """
     (batch, channels), out_channels = x.shape[:2], weight.shape[0]
-    th, tw = _tiles(windows)
-    tiles = (th + 1) * (tw + 1)
+    tiles = _tile_slots(windows)
     u = weight_transform(weight)
     out = scratch((batch, out_channels, *windows.output_size), x.dtype)
     kept = scratch((16, channels, batch, tiles), x.dtype) if keep_input else None
-    for chunk in _chunks(batch, max(channels, out_channels), windows, x.itemsize):
-        n = chunk.stop - chunk.start
-        v = scratch((16, channels, n * tiles), x.dtype) if kept is None else \
-            kept[:, :, chunk].reshape(16, channels, n * tiles)
-        input_transform(x[chunk], windows, v)
-        m = np.matmul(u, v, out=scratch((16, out_channels, n * tiles), x.dtype))
-        output_transform(m, windows, out[chunk])
+    chunks = _chunks(batch, max(channels, out_channels), windows, x.itemsize)
+
+    def run(first: int, last: int) -> None:
+        for chunk in chunks[first:last]:
+            n = chunk.stop - chunk.start
+            v = scratch((16, channels, n * tiles), x.dtype) if kept is None else \
+                kept[:, :, chunk].reshape(16, channels, n * tiles)
+            input_transform(x[chunk], windows, v)
+            m = np.matmul(u, v, out=scratch((16, out_channels, n * tiles), x.dtype))
+            output_transform(m, windows, out[chunk])
+
+    parallel_chunks(run, len(chunks), _bytes_written(x, out_channels, windows))
     return out, kept
 
 
@@ -240,23 +265,35 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
              need_x: bool, need_w: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(dx (N, C, H, W), dW (O, C, 3, 3)) from dY (N, O, Ho, Wo); each None where not needed.
 
-    `weight` is needed for dx, `v` (from `forward`) for dW.
+    `weight` is needed for dx, `v` (from `forward`) for dW. An inf in dY (a step already lost) may come back as
+    NaN where im2col would give inf; NumPy then warns of the invalid value, as it does on the im2col path.
+    Each thread sums the weight gradient of its batch slices, then the threads' sums are added in order: dW is
+    deterministic, but its last bits depend on the number of threads.
     """
-    grad_x = grad_u = None
     if not (need_x or need_w):
         return None, None
     (batch, out_channels), dtype = grad_output.shape[:2], grad_output.dtype
     channels = weight.shape[1] if need_x else v.shape[1]
-    if need_x:
-        u_t = weight_transform(weight).transpose(0, 2, 1)
-        grad_x = scratch((batch, channels, *windows.input_size), dtype)
-    for chunk in _chunks(batch, max(channels, out_channels), windows, grad_output.itemsize):
-        grad_m = output_adjoint(grad_output[chunk], windows)
-        if need_w:
-            v_chunk = v[:, :, chunk].reshape(16, channels, -1)
-            part = np.matmul(grad_m, v_chunk.transpose(0, 2, 1))
-            grad_u = part if grad_u is None else np.add(grad_u, part, out=grad_u)
-        if need_x:
-            grad_v = np.matmul(u_t, grad_m, out=scratch((16, channels, grad_m.shape[2]), dtype))
-            input_adjoint(grad_v, windows, grad_x[chunk])
-    return grad_x, (None if grad_u is None else weight_adjoint(grad_u))
+    u_t = weight_transform(weight).transpose(0, 2, 1) if need_x else None
+    grad_x = scratch((batch, channels, *windows.input_size), dtype) if need_x else None
+    chunks = _chunks(batch, max(channels, out_channels), windows, grad_output.itemsize)
+    grad_u_parts: dict[int, np.ndarray] = {}  # first chunk of a thread's share -> that share's dU
+
+    def run(first: int, last: int) -> None:
+        grad_u = None
+        for chunk in chunks[first:last]:
+            grad_m = output_adjoint(grad_output[chunk], windows)
+            if need_w:
+                v_chunk = v[:, :, chunk].reshape(16, channels, -1)
+                part = np.matmul(grad_m, v_chunk.transpose(0, 2, 1))
+                grad_u = part if grad_u is None else np.add(grad_u, part, out=grad_u)
+            if need_x:
+                grad_v = np.matmul(u_t, grad_m, out=scratch((16, channels, grad_m.shape[2]), dtype))
+                input_adjoint(grad_v, windows, grad_x[chunk])
+        grad_u_parts[first] = grad_u
+
+    parallel_chunks(run, len(chunks), _bytes_written(grad_output, channels, windows))
+    if not need_w:
+        return grad_x, None
+    shares = [grad_u_parts[first] for first in sorted(grad_u_parts)]
+    return grad_x, weight_adjoint(functools.reduce(np.add, shares))
