@@ -5,17 +5,22 @@
     python benchmarks/run.py --only conv     # workloads whose name contains "conv"
 
 Each workload runs in a fresh Python process per framework, so that the thread settings take effect before
-NumPy loads and peak RSS belongs to that workload alone. Times are the median of --repeats runs after
---warmup runs; a training step is forward, loss, backward and an SGD-momentum update, all float32.
+NumPy loads and peak RSS belongs to that workload alone. A process times --repeats runs after --warmup runs
+and reports their median; the frameworks' processes take turns --rounds times, and the table shows the median
+over rounds (a busy spell of the machine then falls on both). A training step is forward, loss, backward and
+an SGD-momentum update, all float32.
 Only the standard library and NumPy are needed (torch is optional).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -149,7 +154,6 @@ def build(name: str, lib: Ours | Torch) -> Callable[[], None]:
 
 # ----- one workload in this process (the worker) -------------------------------------------------------
 def measure(framework: str, name: str, warmup: int, repeats: int, threads: int) -> dict:
-    import resource
     import time
 
     if framework == "torch":
@@ -166,8 +170,26 @@ def measure(framework: str, name: str, warmup: int, repeats: int, threads: int) 
         step()
         times.append(time.perf_counter() - start)
     times.sort()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"ms": 1e3 * times[len(times) // 2], "peak_rss_mib": peak_kib / 1024}
+    return {"ms": 1e3 * times[len(times) // 2], "peak_rss_mib": peak_rss_mib()}
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size in MiB.
+
+    Linux's VmHWM starts afresh with the program exec'd here; ru_maxrss (used elsewhere) keeps the size the
+    parent had when it forked, so there the parent must stay small (it never imports torch).
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
 
 
 def run_worker(framework: str, name: str, args: argparse.Namespace) -> dict | None:
@@ -181,6 +203,19 @@ def run_worker(framework: str, name: str, args: argparse.Namespace) -> dict | No
         print(f"  {framework} failed on {name!r}: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_rounds(name: str, frameworks: list[str], args: argparse.Namespace) -> dict[str, dict | None]:
+    """Each framework's worker --rounds times, taking turns, so that a slow spell of a shared machine falls on
+    all of them; per framework the median time over the rounds and the largest peak RSS (None if a run failed)."""
+    runs = {framework: [] for framework in frameworks}
+    for _ in range(args.rounds):
+        for framework in frameworks:
+            runs[framework].append(run_worker(framework, name, args))
+    return {framework: None if None in results else
+            {"ms": statistics.median(result["ms"] for result in results),
+             "peak_rss_mib": max(result["peak_rss_mib"] for result in results)}
+            for framework, results in runs.items()}
 
 
 def machine() -> str:
@@ -207,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (default 1)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="fresh worker processes per framework and workload, taking turns (default 3)")
     parser.add_argument("--only", default="", help="run workloads whose name contains this text")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
     parser.add_argument("--worker", choices=["ours", "torch"], help=argparse.SUPPRESS)
@@ -217,15 +254,12 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(measure(args.worker, args.name, args.warmup, args.repeats, args.threads)))
         return
 
-    try:
-        import torch
-
-        with_torch = not args.no_torch
-        torch_version = torch.__version__
-    except ImportError:
-        with_torch, torch_version = False, None
+    # Found, not imported: the workers are forked from this process, which should stay small.
+    torch_version = importlib.metadata.version("torch") if importlib.util.find_spec("torch") else None
+    with_torch = torch_version is not None and not args.no_torch
     print(f"# {machine()}")
-    print(f"# threads={args.threads} repeats={args.repeats} warmup={args.warmup} torch={torch_version}")
+    print(f"# threads={args.threads} repeats={args.repeats} warmup={args.warmup} rounds={args.rounds} "
+          f"torch={torch_version}")
     header = f"| {'workload':<30} | {'ours ms':>9} | {'GFLOP/s':>7} | {'RSS MiB':>7} |"
     if with_torch:
         header += f" {'torch ms':>9} | {'torch RSS':>9} | {'ours/torch':>10} |"
@@ -235,8 +269,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in WORKLOADS:
         if args.only not in name:
             continue
-        ours = run_worker("ours", name, args)
-        theirs = run_worker("torch", name, args) if with_torch else None
+        results = run_rounds(name, ["ours", "torch"] if with_torch else ["ours"], args)
+        ours, theirs = results["ours"], results.get("torch")
         flop = conv_gflop(name)
         row = f"| {name:<30} | " + (f"{ours['ms']:>9.2f}" if ours else f"{'failed':>9}")
         row += f" | {flop / ours['ms'] * 1e3:>7.1f}" if flop and ours else f" | {'':>7}"
