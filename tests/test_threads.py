@@ -14,6 +14,7 @@ from test_winograd import winograd_path
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn import threads
+from tinygrad_cnn.ops import winograd
 from tinygrad_cnn.ops._windows import LAYOUTS, batch_to_last, cols_shape, fold, make_windows, unfold
 
 
@@ -148,7 +149,7 @@ def test_conv2d_forward_and_backward_are_bit_identical_on_two_threads(size, padd
 
 
 @pytest.mark.parametrize("count", [2, 3])
-def test_winograd_conv_on_several_threads_matches_one(count):
+def test_winograd_conv_on_several_threads_matches_one(count, monkeypatch):
     # Batch slices are independent, so output and input gradient are bit-identical; the weight gradient adds
     # one partial sum per thread, so only its rounding may differ.
     rng = np.random.default_rng(3)
@@ -161,6 +162,18 @@ def test_winograd_conv_on_several_threads_matches_one(count):
             (out * out).sum().backward()
         return out.data.copy(), x.grad.data.copy(), weight.grad.data.copy()
 
+    monkeypatch.setattr(threads, "BLAS_THREADS", 1)  # the slices go to the pool only beside a one-thread BLAS
     (out_1, dx_1, dw_1), (out_n, dx_n, dw_n) = run_with_threads(1, compute), run_with_threads(count, compute)
     assert out_1.tobytes() == out_n.tobytes() and dx_1.tobytes() == dx_n.tobytes()
     np.testing.assert_allclose(dw_n, dw_1, rtol=1e-13, atol=1e-13)
+
+
+def test_winograd_slices_stay_on_the_calling_thread_beside_a_threaded_blas(monkeypatch, restore_threads):
+    callers = set()
+    tc.set_num_threads(2)
+    threads.PARALLEL_MIN_BYTES = 0
+    for blas_threads, expected in [(2, 1), (1, 2)]:
+        monkeypatch.setattr(threads, "BLAS_THREADS", blas_threads)
+        callers.clear()
+        winograd._run_slices(lambda first, last: callers.add(threading.get_ident()), 4, nbytes=1)
+        assert len(callers) == expected

@@ -33,7 +33,9 @@ def _default_threads() -> int:
         return os.cpu_count() or 1
 
 
-_threads = _default_threads()
+# What NumPy's BLAS read at import, as far as the environment tells (it is not asked: NumPy has no API for it).
+BLAS_THREADS = _default_threads()
+_threads = BLAS_THREADS
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _in_worker = threading.local()

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..threads import parallel_chunks
+from .. import threads
 from ._windows import Windows, scratch
 
 # Both channel counts must reach MIN_CHANNELS and both output sides MIN_OUTPUT_SIZE for conv to take this path
@@ -230,8 +230,18 @@ def _chunks(batch: int, channels: int, windows: Windows, itemsize: int) -> list[
 
 def _bytes_written(x: np.ndarray, other_channels: int, windows: Windows) -> int:
     """The size of the transformed tiles of x (N, C, ...) and of its product's (N, other_channels, ...): the
-    work `parallel_chunks` weighs (the output alone understates it by the transforms and the GEMM)."""
+    work `threads.parallel_chunks` weighs (the output alone understates it by the transforms and the GEMM)."""
     return 16 * (x.shape[1] + other_channels) * x.shape[0] * _tile_slots(windows) * x.itemsize
+
+
+def _run_slices(work: Callable[[int, int], None], count: int, nbytes: int) -> None:
+    """work(first, last) over slices range(count): spread over tinygrad_cnn's threads while the BLAS is single-
+    threaded, else in order on this thread, the BLAS threading each slice's GEMMs. A threaded OpenBLAS called
+    from two threads at once fights itself: measured up to 2x slower than one caller (0.3.31, 2 cores)."""
+    if threads.BLAS_THREADS > 1:
+        work(0, count)
+    else:
+        threads.parallel_chunks(work, count, nbytes)
 
 
 def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
@@ -239,7 +249,7 @@ def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
     """conv2d without bias: x (N, C, H, W), weight (O, C, 3, 3) -> (out (N, O, Ho, Wo), V or None).
 
     V (16, C, N, (th + 1)*(tw + 1)), the transformed input, is returned when `keep_input` (the weight
-    gradient needs it). The batch slices are independent and spread over tinygrad_cnn's threads.
+    gradient needs it). The batch slices are independent (see `_run_slices` for the threads they run on).
     """
     (batch, channels), out_channels = x.shape[:2], weight.shape[0]
     tiles = _tile_slots(windows)
@@ -257,7 +267,7 @@ def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
             m = np.matmul(u, v, out=scratch((16, out_channels, n * tiles), x.dtype))
             output_transform(m, windows, out[chunk])
 
-    parallel_chunks(run, len(chunks), _bytes_written(x, out_channels, windows))
+    _run_slices(run, len(chunks), _bytes_written(x, out_channels, windows))
     return out, kept
 
 
@@ -292,7 +302,7 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
                 input_adjoint(grad_v, windows, grad_x[chunk])
         grad_u_parts[first] = grad_u
 
-    parallel_chunks(run, len(chunks), _bytes_written(grad_output, channels, windows))
+    _run_slices(run, len(chunks), _bytes_written(grad_output, channels, windows))
     if not need_w:
         return grad_x, None
     shares = [grad_u_parts[first] for first in sorted(grad_u_parts)]
