@@ -168,12 +168,40 @@ def test_winograd_conv_on_several_threads_matches_one(count, monkeypatch):
     np.testing.assert_allclose(dw_n, dw_1, rtol=1e-13, atol=1e-13)
 
 
-def test_winograd_slices_stay_on_the_calling_thread_beside_a_threaded_blas(monkeypatch, restore_threads):
-    callers = set()
-    tc.set_num_threads(2)
-    threads.PARALLEL_MIN_BYTES = 0
-    for blas_threads, expected in [(2, 1), (1, 2)]:
+def test_winograd_gemms_are_cut_in_column_blocks_only_beside_a_threaded_blas(monkeypatch, restore_threads):
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((16, 5, 6)), rng.standard_normal((16, 6, 23))
+    monkeypatch.setattr(winograd, "ONE_THREAD_GEMM", 5 * 6 * 4)  # blocks of 4 columns
+    calls, real_matmul = [], np.matmul
+
+    def counted_matmul(x, y, out):
+        calls.append(y.shape[2])
+        return real_matmul(x, y, out=out)
+
+    monkeypatch.setattr(winograd.np, "matmul", counted_matmul)
+    for blas_threads, our_threads, expected in [(2, 2, [4] * 5 + [3]), (1, 2, [23]), (2, 1, [23])]:
         monkeypatch.setattr(threads, "BLAS_THREADS", blas_threads)
-        callers.clear()
-        winograd._run_slices(lambda first, last: callers.add(threading.get_ident()), 4, nbytes=1)
-        assert len(callers) == expected
+        tc.set_num_threads(our_threads)
+        calls.clear()
+        out = winograd._matmul(a, b, np.empty((16, 5, 23)), winograd._gemms_in_blocks())
+        assert calls == expected
+        np.testing.assert_allclose(out, real_matmul(a, b), rtol=1e-13, atol=1e-13)
+
+
+def test_winograd_conv_beside_a_threaded_blas_matches_one_thread(monkeypatch):
+    rng = np.random.default_rng(5)
+    x_data, w_data = rng.standard_normal((4, 3, 9, 8)), rng.standard_normal((5, 3, 3, 3))
+
+    def compute():
+        x, weight = tc.tensor(x_data, requires_grad=True), tc.tensor(w_data, requires_grad=True)
+        with winograd_path(True):
+            out = F.conv2d(x, weight, padding=1)
+            (out * out).sum().backward()
+        return out.data.copy(), x.grad.data.copy(), weight.grad.data.copy()
+
+    monkeypatch.setattr(winograd, "ONE_THREAD_GEMM", 16)  # GEMMs of a column or two
+    monkeypatch.setattr(threads, "BLAS_THREADS", 1)
+    expected = run_with_threads(1, compute)
+    monkeypatch.setattr(threads, "BLAS_THREADS", 2)
+    for ours, reference in zip(run_with_threads(2, compute), expected):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-12)

@@ -234,14 +234,28 @@ def _bytes_written(x: np.ndarray, other_channels: int, windows: Windows) -> int:
     return 16 * (x.shape[1] + other_channels) * x.shape[0] * _tile_slots(windows) * x.itemsize
 
 
-def _run_slices(work: Callable[[int, int], None], count: int, nbytes: int) -> None:
-    """work(first, last) over slices range(count): spread over tinygrad_cnn's threads while the BLAS is single-
-    threaded, else in order on this thread, the BLAS threading each slice's GEMMs. A threaded OpenBLAS called
-    from two threads at once fights itself: measured up to 2x slower than one caller (0.3.31, 2 cores)."""
-    if threads.BLAS_THREADS > 1:
-        work(0, count)
-    else:
-        threads.parallel_chunks(work, count, nbytes)
+# OpenBLAS runs a GEMM of at most 65536 * 4 multiply-adds on the calling thread alone (GEMM_MULTITHREAD_THRESHOLD
+# in its interface/gemm.c) and hands larger ones to its thread server, which two callers at once fight over:
+# measured, the 64->64 14x14 conv ran up to 2x slower on two threads than on one. Other BLAS just get smaller GEMMs.
+ONE_THREAD_GEMM = 65536 * 4
+
+
+def _gemms_in_blocks() -> bool:
+    """Whether the slices' GEMMs must be cut to ONE_THREAD_GEMM: slices run on several of our threads at once
+    beside a threaded BLAS."""
+    return threads.BLAS_THREADS > 1 and threads.get_num_threads() > 1
+
+
+def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> np.ndarray:
+    """a (16, M, K) @ b (16, K, N) into out (16, M, N); `in_blocks`: as blocks of columns, each at most
+    ONE_THREAD_GEMM multiply-adds, so that the BLAS computes each on the calling thread."""
+    rows, inner = a.shape[1:]
+    width = max(1, ONE_THREAD_GEMM // max(1, rows * inner))
+    if not in_blocks or width >= b.shape[2]:
+        return np.matmul(a, b, out=out)
+    for start in range(0, b.shape[2], width):
+        np.matmul(a, b[:, :, start:start + width], out=out[:, :, start:start + width])
+    return out
 
 
 def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
@@ -249,14 +263,14 @@ def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
     """conv2d without bias: x (N, C, H, W), weight (O, C, 3, 3) -> (out (N, O, Ho, Wo), V or None).
 
     V (16, C, N, (th + 1)*(tw + 1)), the transformed input, is returned when `keep_input` (the weight
-    gradient needs it). The batch slices are independent (see `_run_slices` for the threads they run on).
+    gradient needs it). The batch slices are independent and run on tinygrad_cnn's threads (see `_matmul`).
     """
     (batch, channels), out_channels = x.shape[:2], weight.shape[0]
     tiles = _tile_slots(windows)
     u = weight_transform(weight)
     out = scratch((batch, out_channels, *windows.output_size), x.dtype)
     kept = scratch((16, channels, batch, tiles), x.dtype) if keep_input else None
-    chunks = _chunks(batch, max(channels, out_channels), windows, x.itemsize)
+    chunks, in_blocks = _chunks(batch, max(channels, out_channels), windows, x.itemsize), _gemms_in_blocks()
 
     def run(first: int, last: int) -> None:
         for chunk in chunks[first:last]:
@@ -264,10 +278,10 @@ def forward(x: np.ndarray, weight: np.ndarray, windows: Windows,
             v = scratch((16, channels, n * tiles), x.dtype) if kept is None else \
                 kept[:, :, chunk].reshape(16, channels, n * tiles)
             input_transform(x[chunk], windows, v)
-            m = np.matmul(u, v, out=scratch((16, out_channels, n * tiles), x.dtype))
+            m = _matmul(u, v, scratch((16, out_channels, n * tiles), x.dtype), in_blocks)
             output_transform(m, windows, out[chunk])
 
-    _run_slices(run, len(chunks), _bytes_written(x, out_channels, windows))
+    threads.parallel_chunks(run, len(chunks), _bytes_written(x, out_channels, windows))
     return out, kept
 
 
@@ -287,6 +301,7 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
     u_t = weight_transform(weight).transpose(0, 2, 1) if need_x else None
     grad_x = scratch((batch, channels, *windows.input_size), dtype) if need_x else None
     chunks = _chunks(batch, max(channels, out_channels), windows, grad_output.itemsize)
+    in_blocks = _gemms_in_blocks()
     grad_u_parts: dict[int, np.ndarray] = {}  # first chunk of a thread's share -> that share's dU
 
     def run(first: int, last: int) -> None:
@@ -295,14 +310,15 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
             grad_m = output_adjoint(grad_output[chunk], windows)
             if need_w:
                 v_chunk = v[:, :, chunk].reshape(16, channels, -1)
-                part = np.matmul(grad_m, v_chunk.transpose(0, 2, 1))
+                part = _matmul(grad_m, v_chunk.transpose(0, 2, 1), np.empty((16, out_channels, channels), dtype),
+                               in_blocks)
                 grad_u = part if grad_u is None else np.add(grad_u, part, out=grad_u)
             if need_x:
-                grad_v = np.matmul(u_t, grad_m, out=scratch((16, channels, grad_m.shape[2]), dtype))
+                grad_v = _matmul(u_t, grad_m, scratch((16, channels, grad_m.shape[2]), dtype), in_blocks)
                 input_adjoint(grad_v, windows, grad_x[chunk])
         grad_u_parts[first] = grad_u
 
-    _run_slices(run, len(chunks), _bytes_written(grad_output, channels, windows))
+    threads.parallel_chunks(run, len(chunks), _bytes_written(grad_output, channels, windows))
     if not need_w:
         return grad_x, None
     shares = [grad_u_parts[first] for first in sorted(grad_u_parts)]
