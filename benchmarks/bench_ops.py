@@ -51,38 +51,10 @@ def pin_threads(threads: int) -> None:
         os.environ[name] = str(threads)
 
 
-def build_ours(name: str, arrays: dict):
-    """A no-argument callable that runs forward + backward of row `name` in tinygrad_cnn, or None."""
-    import tinygrad_cnn as tc
-
-    tensors = {key: tc.Tensor(value, requires_grad=key not in ("running_mean", "running_var", "grad"))
-               for key, value in arrays.items()}
-    x, grad = tensors["x"], arrays["grad"]
-    if name in CONVS:
-        from tinygrad_cnn.ops import conv
-
-        *_, stride, padding = CONVS[name]
-        weight, bias = tensors["weight"], tensors["bias"]
-        return lambda: conv.conv2d(x, weight, bias, stride, padding).backward(grad)
-    try:  # written by another engineer: skip the row while it is missing
-        if name.startswith("max_pool2d"):
-            from tinygrad_cnn.ops import pool
-
-            return lambda: pool.max_pool2d(x, 2, 2).backward(grad)
-        from tinygrad_cnn.ops import norm
-    except ImportError:
-        return None
-    mean, var, gamma, beta = (tensors[k] for k in ("running_mean", "running_var", "weight", "bias"))
-    return lambda: norm.batch_norm(x, mean, var, gamma, beta, training=True).backward(grad)
-
-
-def build_torch(name: str, arrays: dict):
-    """The same row in PyTorch, on copies of the same arrays."""
-    import torch
-    import torch.nn.functional as F
-
-    tensors = {key: torch.tensor(value, requires_grad=key not in ("running_mean", "running_var", "grad"))
-               for key, value in arrays.items()}
+def build(name: str, arrays: dict, F, tensor):
+    """A no-argument callable that runs forward + backward of row `name`; `F` is the framework's functional
+    module and `tensor(array, requires_grad)` its tensor factory (both frameworks share these names)."""
+    tensors = {key: tensor(value, key not in ("running_mean", "running_var", "grad")) for key, value in arrays.items()}
     x, grad = tensors["x"], tensors["grad"]
     if name in CONVS:
         *_, stride, padding = CONVS[name]
@@ -147,6 +119,9 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, ROOT)
     import numpy as np
 
+    import tinygrad_cnn as tc
+    import tinygrad_cnn.nn.functional as ours_F
+
     torch = None
     if not args.no_torch:
         try:
@@ -167,12 +142,10 @@ def main(argv: list[str]) -> int:
         if args.only not in name:
             continue
         arrays = make_arrays(name, np.random.default_rng(0))
-        runs = {"ours": build_ours(name, arrays)}
-        if runs["ours"] is None:
-            print(f"{name:32} skipped: its op module is missing")
-            continue
+        runs = {"ours": build(name, arrays, ours_F, lambda a, grad: tc.Tensor(a, requires_grad=grad))}
         if torch is not None:
-            runs["torch"] = build_torch(name, arrays)
+            runs["torch"] = build(name, arrays, torch.nn.functional,
+                                  lambda a, grad: torch.tensor(a, requires_grad=grad))
         seconds = median_times(runs, args.repeats, args.warmup)
         gflops = f"{conv_gflop(name) / seconds['ours']:8.1f}" if name in CONVS else f"{'':8}"
         line = f"{name:32} {seconds['ours'] * 1e3:9.2f} {gflops}"
