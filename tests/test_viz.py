@@ -310,12 +310,17 @@ def test_ops_inside_modules_sit_in_nested_clusters_labelled_with_qualified_names
     assert "minlen" not in edge[(op["matmul"], op["relu"])]
 
 
-def test_a_small_nn_model_is_clustered_by_module_and_named_from_named_parameters():
+def small_model_and_loss():
+    """Linear-ReLU-Linear on a (4, 5) batch, and the mean of its output."""
     nn = tc.nn
     tc.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
     x = Tensor(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32))
-    loss = model(x).mean()
+    return model, model(x).mean()
+
+
+def test_a_small_nn_model_is_clustered_by_module_and_named_from_named_parameters():
+    model, loss = small_model_and_loss()
     dot = draw(loss, params=dict(model.named_parameters()))
     assert {"0: Linear", "1: ReLU", "2: Linear"} <= set(dot.clusters.values())
     names = {dot.label_text(n).split()[0]: n for n in dot.nodes_of("leaf")}
@@ -325,11 +330,7 @@ def test_a_small_nn_model_is_clustered_by_module_and_named_from_named_parameters
 
 
 def test_depth_draws_each_layer_as_one_node_with_its_parameters_and_gradient_norm():
-    nn = tc.nn
-    tc.manual_seed(0)
-    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
-    x = Tensor(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32))
-    loss = model(x).mean()
+    model, loss = small_model_and_loss()
     loss.backward()
     dot = draw(loss, params=model, depth=1, show_grads=True)
     modules = {dot.label_text(n).split()[0] + " " + dot.label_text(n).split()[1]: n for n in dot.nodes_of("module")}
