@@ -23,7 +23,22 @@ def _as_index(container: Module, index: Any) -> int:
     return index % size
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: their children in order, `len`, iteration and `append`."""
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> _ModuleSequence:
+        """Add `module` at the end, named by its position."""
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules applied in order: `Sequential(conv, relu, ...)` or `Sequential(OrderedDict(name=module))`.
 
     Supports `seq[i]`, `seq[i] = module`, `seq[a:b]` (a new Sequential of the same modules), `len`, iteration
@@ -52,19 +67,8 @@ class Sequential(Module):
     def __setitem__(self, index: int, module: Module) -> None:
         setattr(self, list(self._modules)[_as_index(self, index)], module)
 
-    def __len__(self) -> int:
-        return len(self._modules)
 
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> Sequential:
-        """Add `module` at the end, named by its position."""
-        self.add_module(str(len(self)), module)
-        return self
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters the parent module registers; it has no forward of its own.
 
     Supports indexing, `len`, iteration, `append`, `extend`, `insert` and item assignment.
@@ -82,17 +86,6 @@ class ModuleList(Module):
 
     def __setitem__(self, index: int, module: Module) -> None:
         setattr(self, str(_as_index(self, index)), module)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> ModuleList:
-        """Add `module` at the end."""
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Add each of `modules` at the end, in order."""
