@@ -40,6 +40,17 @@ def _reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
         init.uniform_(bias, -bound, bound)
 
 
+def _add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, dtype: Any) -> None:
+    """Give a Linear or conv layer its weight (out, ...) and, if `bias`, its bias (out,), initialised as PyTorch
+    does (the layer's `reset_parameters`)."""
+    layer.weight = Parameter(np.empty(weight_shape, dtype))
+    if bias:
+        layer.bias = Parameter(np.empty(weight_shape[0], dtype))
+    else:
+        layer.register_parameter("bias", None)
+    layer.reset_parameters()
+
+
 class Linear(Module):
     """y = x @ weight.T + bias: (*, in_features) -> (*, out_features)."""
 
@@ -48,12 +59,7 @@ class Linear(Module):
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
         dtype = _float_dtype(dtype, "Linear")
-        self.weight = Parameter(np.empty((out_features, in_features), dtype))
-        if bias:
-            self.bias = Parameter(np.empty(out_features, dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_weight_and_bias(self, (out_features, in_features), bias, dtype)
 
     def reset_parameters(self) -> None:
         """Draw the weights again with PyTorch's default initialisation."""
@@ -99,12 +105,7 @@ class _ConvNd(Module):
             self.padding = pair(padding, "padding", layer, self.n)
         self.padding_mode = padding_mode
         dtype = _float_dtype(dtype, layer)
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size), bias, dtype)
 
     def reset_parameters(self) -> None:
         """Draw the weights again with PyTorch's default initialisation."""
