@@ -58,7 +58,7 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1
-    return np.reciprocal(out, out=out)
+    return np.divide(1, out, out=out)  # np.reciprocal rounds alike but took twice as long (NumPy 2.4)
 
 
 @register("sigmoid", samples=_samples)
