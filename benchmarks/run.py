@@ -3,11 +3,13 @@
     python benchmarks/run.py                 # every workload, 1 BLAS thread, torch too if importable
     python benchmarks/run.py --threads 2     # pin BLAS (and torch) to 2 threads
     python benchmarks/run.py --only conv     # workloads whose name contains "conv"
+    python benchmarks/run.py --scaling 2     # speed-up from 1 to 2 threads, both measured in turns
 
 Each workload runs in a fresh Python process per framework, so that the thread settings take effect before
 NumPy loads and peak RSS belongs to that workload alone. A process times --repeats runs after --warmup runs
 and reports their median; the frameworks' processes take turns --rounds times, and the table shows the median
-over rounds (a busy spell of the machine then falls on both). A training step is forward, loss, backward and
+over rounds (a busy spell of the machine then falls on both); --scaling N has the 1-thread and N-thread
+processes of each framework take turns the same way. A training step is forward, loss, backward and
 an SGD-momentum update, all float32.
 Only the standard library and NumPy are needed (torch is optional).
 """
@@ -192,11 +194,11 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
 
 
-def run_worker(framework: str, name: str, args: argparse.Namespace) -> dict | None:
+def run_worker(framework: str, name: str, threads: int, args: argparse.Namespace) -> dict | None:
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[variable] = str(args.threads)
-    command = [sys.executable, __file__, "--worker", framework, "--name", name, "--threads", str(args.threads),
+        env[variable] = str(threads)
+    command = [sys.executable, __file__, "--worker", framework, "--name", name, "--threads", str(threads),
                "--warmup", str(args.warmup), "--repeats", str(args.repeats)]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -205,17 +207,20 @@ def run_worker(framework: str, name: str, args: argparse.Namespace) -> dict | No
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_rounds(name: str, frameworks: list[str], args: argparse.Namespace) -> dict[str, dict | None]:
-    """Each framework's worker --rounds times, taking turns, so that a slow spell of a shared machine falls on
-    all of them; per framework the median time over the rounds and the largest peak RSS (None if a run failed)."""
-    runs = {framework: [] for framework in frameworks}
+Runner = tuple[str, int]  # (framework, threads)
+
+
+def run_rounds(name: str, runners: list[Runner], args: argparse.Namespace) -> dict[Runner, dict | None]:
+    """Each (framework, threads) worker --rounds times, taking turns, so that a slow spell of a shared machine falls
+    on all of them; per runner the median time over the rounds and the largest peak RSS (None if a run failed)."""
+    runs = {runner: [] for runner in runners}
     for _ in range(args.rounds):
-        for framework in frameworks:
-            runs[framework].append(run_worker(framework, name, args))
-    return {framework: None if None in results else
+        for framework, threads in runners:
+            runs[framework, threads].append(run_worker(framework, name, threads, args))
+    return {runner: None if None in results else
             {"ms": statistics.median(result["ms"] for result in results),
              "peak_rss_mib": max(result["peak_rss_mib"] for result in results)}
-            for framework, results in runs.items()}
+            for runner, results in runs.items()}
 
 
 def machine() -> str:
@@ -240,6 +245,8 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (default 1)")
+    parser.add_argument("--scaling", type=int, metavar="N",
+                        help="instead: each framework's speed-up from 1 to N threads")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3,
@@ -258,6 +265,10 @@ def main(argv: list[str] | None = None) -> None:
     torch_version = importlib.metadata.version("torch") if importlib.util.find_spec("torch") else None
     with_torch = torch_version is not None and not args.no_torch
     print(f"# {machine()}")
+    frameworks = ["ours", "torch"] if with_torch else ["ours"]
+    if args.scaling:
+        print_scaling(frameworks, args, argv)
+        return
     print(f"# threads={args.threads} repeats={args.repeats} warmup={args.warmup} rounds={args.rounds} "
           f"torch={torch_version}")
     header = f"| {'workload':<30} | {'ours ms':>9} | {'GFLOP/s':>7} | {'RSS MiB':>7} |"
@@ -269,8 +280,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in WORKLOADS:
         if args.only not in name:
             continue
-        results = run_rounds(name, ["ours", "torch"] if with_torch else ["ours"], args)
-        ours, theirs = results["ours"], results.get("torch")
+        results = run_rounds(name, [(framework, args.threads) for framework in frameworks], args)
+        ours, theirs = results["ours", args.threads], results.get(("torch", args.threads))
         flop = conv_gflop(name)
         row = f"| {name:<30} | " + (f"{ours['ms']:>9.2f}" if ours else f"{'failed':>9}")
         row += f" | {flop / ours['ms'] * 1e3:>7.1f}" if flop and ours else f" | {'':>7}"
@@ -293,6 +304,33 @@ def main(argv: list[str] | None = None) -> None:
 
         mean = math.exp(sum(math.log(r) for r in conv_ratios) / len(conv_ratios))
         print(f"\nconv2d geometric mean ours/torch: {mean:.2f} over {len(conv_ratios)} shapes")
+    print_command(argv)
+
+
+def print_scaling(frameworks: list[str], args: argparse.Namespace, argv: list[str] | None) -> None:
+    """One row per workload: each framework's ms at 1 and at N threads and the speed-up."""
+    n = args.scaling
+    print(f"# threads=1 and {n} taking turns, repeats={args.repeats} warmup={args.warmup} rounds={args.rounds}")
+    header = f"| {'workload':<30} |" + "".join(
+        f" {framework + ' 1t':>9} | {framework + f' {n}t':>9} | {'speed-up':>8} |" for framework in frameworks)
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for name in WORKLOADS:
+        if args.only not in name:
+            continue
+        results = run_rounds(name, [(framework, threads) for framework in frameworks for threads in (1, n)], args)
+        row = f"| {name:<30} |"
+        for framework in frameworks:
+            one, many = results[framework, 1], results[framework, n]
+            if one and many:
+                row += f" {one['ms']:>9.2f} | {many['ms']:>9.2f} | {one['ms'] / many['ms']:>7.2f}x |"
+            else:
+                row += f" {'failed':>9} | {'':>9} | {'':>8} |"
+        print(row, flush=True)
+    print_command(argv)
+
+
+def print_command(argv: list[str] | None) -> None:
     print(f"\ncommand: python benchmarks/run.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
 
 

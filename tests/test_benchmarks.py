@@ -39,3 +39,11 @@ def test_bench_ops_times_a_conv():
     assert len(lines) == 1, output
     ms, gflops = (float(cell) for cell in lines[0][len(name):].split())
     assert ms > 0 and gflops > 0
+
+
+def test_run_py_scaling_times_one_and_n_threads_in_turns():
+    output = run_script("benchmarks/run.py", "--no-torch", "--only", "cross_entropy", "--repeats", "1",
+                        "--warmup", "0", "--rounds", "1", "--scaling", "2")
+    _name, one, two, speed_up = row(output, "cross_entropy 64x10")
+    assert float(one) > 0 and float(two) > 0
+    assert abs(float(speed_up.rstrip("x")) - float(one) / float(two)) < 0.01 + 0.01 * float(one) / float(two)
