@@ -168,23 +168,28 @@ def test_winograd_conv_on_several_threads_matches_one(count, monkeypatch):
     np.testing.assert_allclose(dw_n, dw_1, rtol=1e-13, atol=1e-13)
 
 
-def test_winograd_gemms_are_cut_in_column_blocks_only_beside_a_threaded_blas(monkeypatch, restore_threads):
+@pytest.mark.parametrize("shape_a, shape_b", [((16, 5, 6), (16, 6, 23)), ((16, 5, 23), (16, 23, 6))],
+                         ids=["columns", "inner"])
+def test_winograd_gemms_are_cut_in_blocks_only_beside_a_threaded_blas(shape_a, shape_b, monkeypatch,
+                                                                     restore_threads):
     rng = np.random.default_rng(4)
-    a, b = rng.standard_normal((16, 5, 6)), rng.standard_normal((16, 6, 23))
-    monkeypatch.setattr(winograd, "ONE_THREAD_GEMM", 5 * 6 * 4)  # blocks of 4 columns
-    calls, real_matmul = [], np.matmul
+    a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+    limit = 5 * 6 * 4  # blocks of 4 columns, or of 4 along the inner dimension
+    monkeypatch.setattr(winograd, "ONE_THREAD_GEMM", limit)
+    gemm_sizes, real_matmul = [], np.matmul
 
-    def counted_matmul(x, y, out):
-        calls.append(y.shape[2])
+    def counted_matmul(x, y, out=None):
+        gemm_sizes.append(x.shape[-2] * x.shape[-1] * y.shape[-1])  # multiply-adds of each GEMM in the stack
         return real_matmul(x, y, out=out)
 
     monkeypatch.setattr(winograd.np, "matmul", counted_matmul)
-    for blas_threads, our_threads, expected in [(2, 2, [4] * 5 + [3]), (1, 2, [23]), (2, 1, [23])]:
+    whole = 5 * 6 * 23
+    for blas_threads, our_threads, cut in [(2, 2, True), (1, 2, False), (2, 1, False)]:
         monkeypatch.setattr(threads, "BLAS_THREADS", blas_threads)
         tc.set_num_threads(our_threads)
-        calls.clear()
-        out = winograd._matmul(a, b, np.empty((16, 5, 23)), winograd._gemms_in_blocks())
-        assert calls == expected
+        gemm_sizes.clear()
+        out = winograd._matmul(a, b, np.empty((16, 5, shape_b[2])), winograd._gemms_in_blocks())
+        assert (max(gemm_sizes) <= limit and len(gemm_sizes) == 2) if cut else gemm_sizes == [whole]
         np.testing.assert_allclose(out, real_matmul(a, b), rtol=1e-13, atol=1e-13)
 
 

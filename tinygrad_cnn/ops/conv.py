@@ -89,9 +89,7 @@ class ConvNd(Function):
         need_x, need_w, need_b = ctx.needs_input_grad
         ctx.winograd = winograd.applies(x, weight, windows, groups)
         if ctx.winograd:  # 3x3 stride 1 with many channels: 2.25x fewer multiplies (see winograd.py)
-            out, transformed = winograd.forward(x, weight, windows, keep_input=need_w)
-            if bias is not None:
-                out += bias.reshape(-1, 1, 1)
+            out, transformed = winograd.forward(x, weight, bias, windows, keep_input=need_w)
             ctx.windows = windows
             ctx.save_for_backward(transformed, weight if need_x else None)
             return out
@@ -126,8 +124,7 @@ class ConvNd(Function):
         cols, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         if ctx.winograd:  # cols holds the transformed input
-            grad_x, grad_w = winograd.backward(grad_output, weight, cols, ctx.windows, need_x, need_w)
-            return grad_x, grad_w, grad_output.sum(axis=(0, 2, 3)) if need_b else None
+            return winograd.backward(grad_output, weight, cols, ctx.windows, need_x, need_w, need_b)
         windows: Windows = ctx.windows
         groups, channels, batch_last = ctx.groups, ctx.input_shape[1], ctx.batch_last
         batch, out_channels = grad_output.shape[:2]
