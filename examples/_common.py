@@ -16,15 +16,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
-try:
+try:  # before NumPy, so that NumPy's BLAS loads with tinygrad_cnn's setting (see tinygrad_cnn/_before_numpy.py)
     import tinygrad_cnn as tc
 except ImportError:
     # A source checkout that was not pip-installed: use the package beside this folder. The examples
     # import _common before tinygrad_cnn, so this also serves their own imports.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import tinygrad_cnn as tc
+
+import numpy as np
 
 EXTRA_HINT = "pip install 'tinygrad_cnn[examples]'  (scikit-learn, tqdm, matplotlib)"
 PIP_NAMES = {"sklearn": "scikit-learn"}  # where the name to install differs from the name to import

@@ -1,8 +1,12 @@
-"""tc.set_num_threads / get_num_threads, the chunked thread pool, and that unfold, fold and conv give
-bit-identical results on several threads (the chunks are independent), and the Winograd conv nearly so."""
+"""tc.set_num_threads / get_num_threads and their defaults beside the BLAS's threads, the chunked thread pool, and
+that unfold, fold and conv give bit-identical results on several threads (the chunks are independent), and the
+Winograd conv nearly so."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -16,6 +20,8 @@ import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn import threads
 from tinygrad_cnn.ops import winograd
 from tinygrad_cnn.ops._windows import LAYOUTS, batch_to_last, cols_shape, fold, make_windows, unfold
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
@@ -54,18 +60,18 @@ def test_set_num_threads_sets_the_count(restore_threads):
 
 
 @pytest.mark.parametrize("variable", ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"])
-def test_default_thread_count_follows_the_blas_variables(variable, monkeypatch):
+def test_blas_thread_count_follows_the_blas_variables(variable, monkeypatch):
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(variable, "3")
-    assert threads._default_threads() == 3
+    assert threads._blas_threads() == 3
 
 
-def test_default_thread_count_without_blas_variables_is_the_usable_cpus(monkeypatch):
+def test_blas_thread_count_without_blas_variables_is_the_usable_cpus(monkeypatch):
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "not a number")  # ignored
-    assert threads._default_threads() == len(threads.os.sched_getaffinity(0))
+    assert threads._blas_threads() == len(threads.os.sched_getaffinity(0))
 
 
 @pytest.mark.parametrize("count, length", [(2, 7), (3, 10), (4, 2), (3, 1)])
@@ -146,6 +152,43 @@ def test_conv2d_forward_and_backward_are_bit_identical_on_two_threads(size, padd
 
     for one, two in zip(run_with_threads(1, compute), run_with_threads(2, compute)):
         assert one.tobytes() == two.tobytes()
+
+
+def test_pool_follows_the_blas_threads_only_where_its_idle_workers_sleep():
+    assert threads._default_pool_threads(3, blas_workers_sleep=True) == 3
+    assert threads._default_pool_threads(3, blas_workers_sleep=False) == 1
+    assert threads._default_pool_threads(1, blas_workers_sleep=True) == 1
+
+
+@pytest.mark.parametrize("timeout, short", [("4", True), ("1", True), ("28", False), (None, False)])
+def test_blas_workers_sleep_at_once_only_with_the_minimum_openblas_timeout(timeout, short, monkeypatch):
+    if timeout is None:
+        monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", timeout)
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    assert threads._blas_workers_sleep_at_once() == (short and "openblas" in blas.lower())
+
+
+def fresh_process(code: str, **env: str) -> list[str]:
+    """The lines `code` prints in a new Python, OPENBLAS_THREAD_TIMEOUT unset unless given."""
+    environment = {name: value for name, value in os.environ.items() if name != "OPENBLAS_THREAD_TIMEOUT"}
+    done = subprocess.run([sys.executable, "-c", code], env={**environment, "PYTHONPATH": ROOT, **env},
+                          capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.split()
+
+
+SHOW = "import os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), tc.get_num_threads())"
+
+
+def test_imported_before_numpy_it_sets_the_openblas_timeout_unless_set():
+    assert fresh_process("import tinygrad_cnn as tc; " + SHOW, OPENBLAS_NUM_THREADS="2") == ["4", "2"]
+    assert fresh_process("import tinygrad_cnn as tc; " + SHOW, OPENBLAS_NUM_THREADS="2",
+                         OPENBLAS_THREAD_TIMEOUT="28") == ["28", "1"]
+
+
+def test_imported_after_numpy_it_keeps_one_thread_beside_a_threaded_blas():
+    assert fresh_process("import numpy, tinygrad_cnn as tc; " + SHOW, OPENBLAS_NUM_THREADS="2") == ["None", "1"]
 
 
 @pytest.mark.parametrize("count", [2, 3])

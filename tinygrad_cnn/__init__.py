@@ -1,5 +1,7 @@
 """tinygrad_cnn: a small, fast, exact autograd framework for convolutional networks, on NumPy."""
 
+from . import _before_numpy  # noqa: F401  # isort: skip  (first: it sets what NumPy's BLAS reads as it loads)
+
 # tensor first: it binds the ops, which need the engine, which needs Tensor.
 from .tensor import (  # isort: skip
     Tensor,

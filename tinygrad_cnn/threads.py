@@ -3,8 +3,10 @@
 NumPy releases the GIL in copies and ufunc loops, so large array moves can run on a few threads at once by
 splitting an axis into one chunk per thread. The GEMMs are threaded by NumPy's BLAS itself, whose thread
 count is fixed when NumPy is imported (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS);
-`set_num_threads` changes only our pool, never the BLAS's. By default the pool follows the BLAS: the first
-of those variables that is set, else the number of CPUs this process may run on.
+`set_num_threads` changes only our pool, never the BLAS's. By default the pool has as many threads as the BLAS
+(the first of those variables that is set, else the number of CPUs this process may run on) if the BLAS is
+OpenBLAS with idle workers that sleep at once after a GEMM (see `_before_numpy`: so it is when tinygrad_cnn is
+imported before NumPy), else one: two sets of busy threads on the same cores run slower than one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ _BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PARALLEL_MIN_BYTES = 4 * 2**20
 
 
-def _default_threads() -> int:
+def _blas_threads() -> int:
+    """The thread count NumPy's BLAS read at import, as far as the environment tells (NumPy has no API for it)."""
     for variable in _BLAS_VARIABLES:
         value = os.environ.get(variable, "").strip()
         if value.isdigit() and int(value) > 0:
@@ -33,9 +36,27 @@ def _default_threads() -> int:
         return os.cpu_count() or 1
 
 
-# What NumPy's BLAS read at import, as far as the environment tells (it is not asked: NumPy has no API for it).
-BLAS_THREADS = _default_threads()
-_threads = BLAS_THREADS
+def _blas_workers_sleep_at_once() -> bool:
+    """Whether NumPy's BLAS is OpenBLAS with OPENBLAS_THREAD_TIMEOUT at its minimum (see `_before_numpy`): only then
+    do its idle workers leave the cores to our threads right after a threaded GEMM."""
+    value = os.environ.get("OPENBLAS_THREAD_TIMEOUT", "").strip()
+    if not (value.isdigit() and int(value) <= 4):
+        return False
+    import numpy as np
+
+    try:
+        return "openblas" in np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"].lower()
+    except (TypeError, KeyError, AttributeError):  # NumPy < 1.26 cannot say; an unnamed BLAS may spin
+        return False
+
+
+def _default_pool_threads(blas_threads: int, blas_workers_sleep: bool) -> int:
+    """As many threads as the BLAS has, but one where the BLAS's idle workers would spin on the cores they need."""
+    return blas_threads if blas_workers_sleep else 1
+
+
+BLAS_THREADS = _blas_threads()
+_threads = _default_pool_threads(BLAS_THREADS, _blas_workers_sleep_at_once())
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _in_worker = threading.local()
