@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import away_from, normalize_dim
+from ._util import away_from, cache_blocks, normalize_dim
 from .registry import Sample, register
 
 
@@ -54,11 +54,14 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e**-x), exact in both tails: where e**-x overflows to inf the result is exactly 0,
     its limit, so the overflow is silenced rather than avoided (one exp, no branches: 10x faster
     than selecting between two formulas)."""
-    out = np.negative(x, out=np.empty_like(x))  # one buffer, worked in place (0-d inputs too)
+    out = np.empty_like(x, order="C")
     with np.errstate(over="ignore"):
-        np.exp(out, out=out)
-    out += 1
-    return np.divide(1, out, out=out)  # np.reciprocal rounds alike but took twice as long (NumPy 2.4)
+        for x_block, block in cache_blocks(x, out):
+            np.negative(x_block, out=block)
+            np.exp(block, out=block)
+            block += 1
+            np.divide(1, block, out=block)  # np.reciprocal rounds alike but took twice as long (NumPy 2.4)
+    return out
 
 
 @register("sigmoid", samples=_samples)
@@ -74,9 +77,11 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
-        grad = 1 - out
-        grad *= out
-        grad *= grad_output
+        grad = np.empty_like(out, order="C")
+        for out_block, grad_output_block, block in cache_blocks(out, grad_output, grad):
+            np.subtract(1, out_block, out=block)
+            block *= out_block
+            block *= grad_output_block
         return grad
 
 
