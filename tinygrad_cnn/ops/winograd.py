@@ -34,8 +34,8 @@ MIN_CHANNELS = 8
 MIN_OUTPUT_SIZE = 10
 # The batch is transformed and multiplied in slices of about this many bytes of transformed tiles (see `_chunks`),
 # THREADED_CHUNK_FACTOR times more when the slices run on several threads: a slice's NumPy calls then each run long
-# enough (~40 us) that two threads rarely wait for the GIL. Measured on 2 cores, fwd+bwd, 1/2/3/4 MiB slices:
-# 32->64 28x28 66.0/60.8/52.6/52.1 ms, 64->64 14x14 28.6/26.7/25.5/25.5 ms (on one thread 1 MiB is fastest).
+# enough (~40 us) that two threads rarely wait for the GIL. Measured on 2 cores, fwd+bwd, 1/2/4/8 MiB slices:
+# 32->64 28x28 81.4/69.3/63.5/63.1 ms, 64->64 14x14 36.5/35.5/32.6/30.9 ms (on one thread 1 MiB is fastest).
 CHUNK_BYTES = 2**20
 THREADED_CHUNK_FACTOR = 4
 
@@ -232,7 +232,8 @@ def _tile_slots(windows: Windows) -> int:
 def _chunks(batch: int, channels: int, windows: Windows, itemsize: int) -> list[slice]:
     """Batch slices of near-equal size whose transformed tiles (16 * channels * n * tile slots values) stay within
     CHUNK_BYTES (see THREADED_CHUNK_FACTOR): each slice's transforms and GEMMs then work in cache instead of
-    streaming from memory. Their count is a multiple of the threads, so each thread gets an equal share."""
+    streaming from memory. Where the batch allows, their count is a multiple of the threads, so that each thread
+    gets an equal share."""
     pool = threads.get_num_threads()
     budget = CHUNK_BYTES * (THREADED_CHUNK_FACTOR if pool > 1 else 1)
     per_slice = max(1, budget // (16 * channels * _tile_slots(windows) * itemsize))
