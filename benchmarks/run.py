@@ -54,14 +54,15 @@ def conv_gflop(name: str) -> float | None:
 # ----- the workloads, written once: our API is PyTorch's, so only the tensor factories differ ---------
 class Ours:
     def __init__(self) -> None:
-        import tinygrad_cnn as tc  # before NumPy: see tinygrad_cnn/_before_numpy.py
+        # tinygrad_cnn before NumPy: see tinygrad_cnn/_before_numpy.py
+        # isort: off
+        import tinygrad_cnn as tc
         import tinygrad_cnn.nn.functional as F
         from tinygrad_cnn import nn, optim
-
-        self.tc, self.F, self.nn, self.optim = tc, F, nn, optim
         import numpy as np
+        # isort: on
 
-        self.np = np
+        self.np, self.tc, self.F, self.nn, self.optim = np, tc, F, nn, optim
         self.rng = np.random.default_rng(0)
         tc.manual_seed(0)
 
