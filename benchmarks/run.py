@@ -276,8 +276,7 @@ def main(argv: list[str] | None = None) -> None:
     header = f"| {'workload':<30} | {'ours ms':>9} | {'GFLOP/s':>7} | {'RSS MiB':>7} |"
     if with_torch:
         header += f" {'torch ms':>9} | {'torch RSS':>9} | {'ours/torch':>10} |"
-    print(header)
-    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    print_header(header)
     conv_ratios = []
     for name in WORKLOADS:
         if args.only not in name:
@@ -315,8 +314,7 @@ def print_scaling(frameworks: list[str], args: argparse.Namespace, argv: list[st
     print(f"# threads=1 and {n} taking turns, repeats={args.repeats} warmup={args.warmup} rounds={args.rounds}")
     header = f"| {'workload':<30} |" + "".join(
         f" {framework + ' 1t':>9} | {framework + f' {n}t':>9} | {'speed-up':>8} |" for framework in frameworks)
-    print(header)
-    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    print_header(header)
     for name in WORKLOADS:
         if args.only not in name:
             continue
@@ -330,6 +328,12 @@ def print_scaling(frameworks: list[str], args: argparse.Namespace, argv: list[st
                 row += f" {'failed':>9} | {'':>9} | {'':>8} |"
         print(row, flush=True)
     print_command(argv)
+
+
+def print_header(header: str) -> None:
+    """A Markdown table's header row and the dashes under each of its cells."""
+    print(header)
+    print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
 
 
 def print_command(argv: list[str] | None) -> None:
