@@ -277,7 +277,8 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> n
         return out
     depth = max(1, ONE_THREAD_GEMM // (rows * columns))
     full = inner // depth * depth
-    np.sum(np.matmul(_blocks(a, 2, depth), _blocks(b, 1, depth)), axis=1, out=out)
+    products = scratch((16, inner // depth, rows, columns), out.dtype)  # one per block, then summed
+    np.sum(np.matmul(_blocks(a, 2, depth), _blocks(b, 1, depth), out=products), axis=1, out=out)
     if full < inner:
         out += np.matmul(a[:, :, full:], b[:, full:])
     return out
