@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
-from tinygrad_cnn.ops import conv
-from tinygrad_cnn.ops._windows import LAYOUTS, fold, make_windows, release_scratch, scratch, unfold
+from tinygrad_cnn.ops import _windows, conv
+from tinygrad_cnn.ops._windows import LAYOUTS, cols_shape, fold, make_windows, release_scratch, scratch, unfold
 
 
 # ----- an independent reference: explicit padding, then a sum over kernel offsets per output position ----------
@@ -86,6 +86,17 @@ def column_layout(batch_last: bool):
         yield
     finally:
         conv.BATCH_LAST_BELOW = saved
+
+
+@contextlib.contextmanager
+def stepwise_fold(stepwise: bool):
+    """Force fold to add its kernel offsets dim by dim, or whole (normally picked by the partial sums' size)."""
+    saved = _windows.STEPWISE_FOLD_BYTES
+    _windows.STEPWISE_FOLD_BYTES = 2**62 if stepwise else -1
+    try:
+        yield
+    finally:
+        _windows.STEPWISE_FOLD_BYTES = saved
 
 
 def run(x, weight, bias, **attrs):
@@ -222,14 +233,28 @@ def test_no_grad_records_nothing():
 
 
 # ----- the shared window helper ------------------------------------------------------------------------------
-@given(configurations(), st.sampled_from(LAYOUTS))
-def test_fold_is_the_adjoint_of_unfold(config, layout):
+@given(configurations(), st.sampled_from(LAYOUTS), st.booleans())
+def test_fold_is_the_adjoint_of_unfold(config, layout, stepwise):
     x, weight, _, attrs = config
     windows = make_windows(x.shape[2:], weight.shape[2:], attrs["stride"], attrs["padding"], attrs["dilation"], "t")
     cols = unfold(x, windows, layout=layout)
     other = np.random.default_rng(0).standard_normal(cols.shape)
-    folded = fold(other, windows, *x.shape[:2], layout=layout)
+    with stepwise_fold(stepwise):
+        folded = fold(other, windows, *x.shape[:2], layout=layout)
     assert np.isclose(np.vdot(cols, other), np.vdot(x, folded), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_fold_dim_by_dim_sums_what_whole_offsets_sum(layout):
+    # Integer-valued columns: every order of summation gives the exact same result.
+    windows = make_windows((7, 6), (3, 2), (1, 2), (2, 1), (2, 1), "t")
+    cols = np.random.default_rng(3).integers(-9, 10, cols_shape(layout, 2, 3, windows)).astype(np.float64)
+    with stepwise_fold(True):
+        stepwise = fold(cols, windows, 2, 3, layout=layout).copy()
+    with stepwise_fold(False):
+        whole = fold(cols, windows, 2, 3, layout=layout)
+    np.testing.assert_array_equal(stepwise, whole)
+    assert np.abs(whole).sum() > 0
 
 
 def test_every_layout_holds_the_same_columns():

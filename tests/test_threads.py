@@ -18,7 +18,7 @@ from test_winograd import winograd_path
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn import threads
-from tinygrad_cnn.ops import winograd
+from tinygrad_cnn.ops import _windows, winograd
 from tinygrad_cnn.ops._windows import LAYOUTS, batch_to_last, cols_shape, fold, make_windows, unfold
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -109,7 +109,7 @@ def test_parallel_chunks_reraise_a_chunk_error():
 windows_configs = st.fixed_dictionaries({
     "batch": st.integers(1, 3), "channels": st.integers(1, 3), "size": st.integers(3, 7),
     "kernel": st.integers(1, 3), "stride": st.integers(1, 2), "padding": st.integers(0, 2),
-    "dilation": st.integers(1, 2), "layout": st.sampled_from(LAYOUTS),
+    "dilation": st.integers(1, 2), "layout": st.sampled_from(LAYOUTS), "stepwise_fold": st.booleans(),
 })
 
 
@@ -128,8 +128,12 @@ def test_unfold_and_fold_are_bit_identical_on_two_threads(config):
         return (unfold(x, windows, fill=-1.5, layout=layout).copy(),
                 fold(cols, windows, batch, channels, layout=layout).copy())
 
-    for one, two in zip(run_with_threads(1, compute), run_with_threads(2, compute)):
-        assert one.tobytes() == two.tobytes()
+    saved, _windows.STEPWISE_FOLD_BYTES = _windows.STEPWISE_FOLD_BYTES, 2**62 if config["stepwise_fold"] else -1
+    try:
+        for one, two in zip(run_with_threads(1, compute), run_with_threads(2, compute)):
+            assert one.tobytes() == two.tobytes()
+    finally:
+        _windows.STEPWISE_FOLD_BYTES = saved
 
 
 def test_batch_to_last_is_bit_identical_on_three_threads():

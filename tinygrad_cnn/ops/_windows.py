@@ -61,25 +61,22 @@ class Windows:
                      zip(self.input_size, self.kernel, self.stride, self.dilation, self.padding))
 
     @cached_property
+    def dim_offsets(self) -> list[list[tuple[slice, slice]]]:
+        """Per spatial dim, per kernel index along it: (output slice, input slice) of the positions inside the input."""
+        return [_dim_offsets(n, o, k, s, d, lo) for n, o, k, s, d, (lo, _) in
+                zip(self.input_size, self.output_size, self.kernel, self.stride, self.dilation, self.padding)]
+
+    @cached_property
     def offsets(self) -> list[Offset]:
         """Every kernel offset with the output and input positions it pairs up (see `Offset`)."""
-        per_dim = [_dim_offsets(n, o, k, s, d, lo) for n, o, k, s, d, (lo, _) in
-                   zip(self.input_size, self.output_size, self.kernel, self.stride, self.dilation, self.padding)]
         result = []
         for index in itertools.product(*(range(k) for k in self.kernel)):
-            pairs = [per_dim[dim][i] for dim, i in enumerate(index)]
+            pairs = [self.dim_offsets[dim][i] for dim, i in enumerate(index)]
             out_slices = tuple(p[0] for p in pairs)
             in_slices = tuple(p[1] for p in pairs)
             every_output = all(s.stop - s.start == o for s, o in zip(out_slices, self.output_size))
             result.append(Offset(index, out_slices, in_slices, every_output))
         return result
-
-    @cached_property
-    def covering_offset(self) -> Offset | None:
-        """The first offset that reads every input position exactly once (the centre of a stride-1
-        'same' kernel), or None."""
-        return next((offset for offset in self.offsets if all(
-            s.start == 0 and s.stop == n and s.step == 1 for s, n in zip(offset.in_slices, self.input_size))), None)
 
 
 class Offset(NamedTuple):
@@ -89,11 +86,6 @@ class Offset(NamedTuple):
     out_slices: tuple[slice, ...]
     in_slices: tuple[slice, ...]
     every_output: bool  # no output of this offset falls on padding
-
-    @property
-    def empty(self) -> bool:
-        """Every output of this offset falls on padding."""
-        return any(s.stop <= s.start for s in self.out_slices)
 
 
 def resolve_padding(padding: Any, input_size: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
@@ -278,9 +270,17 @@ def cols_shape(layout: str, batch: int, channels: int, windows: Windows) -> tupl
     """The shape of `unfold`'s columns in `layout` (see there)."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown column layout {layout!r}, expected one of {LAYOUTS}")
-    return {"batch_first": (batch, *windows.kernel, channels, *windows.output_size),
-            "channel_major": (channels, *windows.kernel, batch, *windows.output_size),
-            "batch_last": (channels, *windows.kernel, *windows.output_size, batch)}[layout]
+    return _layout_shape(layout, batch, channels, windows.kernel, windows.output_size)
+
+
+def _layout_shape(layout: str, batch: int, channels: int, kernel: tuple[int, ...],
+                  spatial: tuple[int, ...]) -> tuple[int, ...]:
+    """(N, *K, C, *S), (C, *K, N, *S) or (C, *K, *S, N) by layout: columns, fold's partial sums, its result."""
+    if layout == "batch_first":
+        return (batch, *kernel, channels, *spatial)
+    if layout == "channel_major":
+        return (channels, *kernel, batch, *spatial)
+    return (channels, *kernel, *spatial, batch)
 
 
 def _block(cols: np.ndarray, offset: Offset) -> np.ndarray:
@@ -315,7 +315,8 @@ def _fill_outside(block: np.ndarray, first_spatial: int, out_slices: tuple[slice
 def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int, layout: str = "channel_major") -> np.ndarray:
     """col2im, the adjoint of `unfold`: columns in `layout` -> (N, C, *S), overlapping windows summed.
 
-    One strided add per kernel offset (never np.add.at); columns that fell on padding are dropped.
+    One strided add per kernel offset (never np.add.at); columns that fell on padding are dropped. Where the
+    partial sums fit in STEPWISE_FOLD_BYTES, the offsets are added one spatial dim at a time instead (see there).
     """
     if cols.shape != cols_shape(layout, batch, channels, windows):
         raise ValueError(f"fold: columns of shape {cols.shape} do not match {layout} columns "
@@ -325,24 +326,62 @@ def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int, layout: 
         target = scratch((channels, *windows.input_size, batch), cols.dtype)
     else:
         target = grad if layout == "batch_first" else np.moveaxis(grad, 1, 0)  # a view: writes land in grad
-    lead = (slice(None),) * (1 if layout == "batch_last" else 2)
-    # An offset that meets every input once (the centre of a 'same' kernel) starts the sum by a copy,
-    # saving the pass that zeroes the buffer.
-    first = windows.covering_offset
-    axis = _split_axis(target.shape, layout)
+    dims = len(windows.kernel)
+    # Step (first, end) adds the kernel offsets along dims first..end-1 into an array where those dims are
+    # input-sized; the kernel dims after them are still apart, the spatial dims after them still output-sized.
+    partial_shapes = [_layout_shape(layout, batch, channels, windows.kernel[d:], windows.input_size[:d] +
+                                    windows.output_size[d:]) for d in range(1, dims)]
+    if sum(int(np.prod(shape)) for shape in partial_shapes) * cols.itemsize <= STEPWISE_FOLD_BYTES:
+        steps, arrays = [(d, d + 1) for d in range(dims)], [cols, *(scratch(s, cols.dtype) for s in partial_shapes)]
+    else:
+        steps, arrays = [(0, dims)], [cols]
+    arrays.append(target)
+    split = _split_axis(target.shape, layout)
 
     def add(start: int, stop: int) -> None:
-        part = _part(target, axis, start, stop)
-        if first is None:
-            part.fill(0)
-        else:
-            np.copyto(part, _part(_block(cols, first), axis, start, stop)[(*lead, *first.out_slices)])
-        for offset in windows.offsets:
-            if offset is not first and not offset.empty:
-                part[(*lead, *offset.in_slices)] += _part(_block(cols, offset), axis, start, stop)[
-                    (*lead, *offset.out_slices)]
+        for (first, end), source, result in zip(steps, arrays, arrays[1:]):
+            axis = split and split + dims - end  # the split axis of `result` and of `source[:, index]`
+            before = (slice(None),) * (1 + dims - end + (layout != "batch_last") + first)  # the axes before `first`
+            part = _part(result, axis, start, stop)
+            covering, offsets = _step_offsets(windows, first, end)
+            if covering is None:
+                part.fill(0)
+            else:  # this offset meets every input once: a copy starts the sum, saving the pass that zeroes
+                np.copyto(part, _part(source[(slice(None), *covering)], axis, start, stop))
+            for index, out_slices, in_slices in offsets:
+                part[(*before, *in_slices)] += _part(source[(slice(None), *index)], axis, start, stop)[
+                    (*before, *out_slices)]
         if layout == "batch_last":  # axis 0, C: this part's channels of grad
-            np.copyto(grad[:, start:stop], np.moveaxis(part, -1, 0))
+            np.copyto(grad[:, start:stop], np.moveaxis(target[start:stop], -1, 0))
 
-    parallel_chunks(add, target.shape[axis], grad.nbytes)
+    parallel_chunks(add, target.shape[split], grad.nbytes)
     return grad
+
+
+# `fold` adds its kernel offsets one spatial dim at a time where the partial sums between the steps take at most
+# this many bytes. A whole kernel offset at a time moves runs of one output row (Wo values, Wo*N in batch_last);
+# the step along dim d moves runs spanning dim d and the dims after it (where its stride is 1), and only the last
+# step, with kw offsets instead of kh*kw, moves single rows. NumPy adds long runs 2-3x faster per element; large
+# partial sums cost more than that saves (one more pass through memory). Measured, dim by dim / whole offsets:
+# batch_last 64x6x14x14 k5 0.66 (partial sums 1 MiB), 64x16x14x14 k3 0.80 (2.3 MiB); channel_major 64x1x28x28 k3
+# 0.82 (0.6 MiB), 64x16x28x28 k3 1.22 (9.2 MiB), 64x32x28x28 k3 stride 2 1.36 (9.2 MiB).
+STEPWISE_FOLD_BYTES = 4 * 2**20
+
+
+def _step_offsets(windows: Windows, first: int, end: int) -> tuple[tuple[int, ...] | None, list[tuple]]:
+    """The kernel offsets along dims first..end-1: the index of the one that reads every input position once, in
+    order (the centre of a stride-1 'same' kernel), or None; and (index, output slices, input slices) of each other
+    one with outputs inside the input."""
+    per_dim = [windows.dim_offsets[d] for d in range(first, end)]
+    covering = []
+    for size, out_size, pairs in zip(windows.input_size[first:end], windows.output_size[first:end], per_dim):
+        whole = slice(0, size, 1)
+        covering.append(next((i for i, (_, into) in enumerate(pairs) if into == whole), None) if out_size == size
+                        else None)
+    covering = None if None in covering else tuple(covering)
+    offsets = []
+    for index in itertools.product(*(range(len(pairs)) for pairs in per_dim)):
+        pairs = [dim_pairs[i] for dim_pairs, i in zip(per_dim, index)]
+        if index != covering and all(out.stop > out.start for out, _ in pairs):
+            offsets.append((index, tuple(out for out, _ in pairs), tuple(into for _, into in pairs)))
+    return covering, offsets
