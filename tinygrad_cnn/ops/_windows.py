@@ -14,11 +14,11 @@ results are bit-identical whatever the thread count.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -55,18 +55,18 @@ class Windows:
     dilation: tuple[int, ...]
     padding: tuple[tuple[int, int], ...]
 
-    @cached_property
+    @functools.cached_property
     def output_size(self) -> tuple[int, ...]:
         return tuple((n + lo + hi - d * (k - 1) - 1) // s + 1 for n, k, s, d, (lo, hi) in
                      zip(self.input_size, self.kernel, self.stride, self.dilation, self.padding))
 
-    @cached_property
+    @functools.cached_property
     def dim_offsets(self) -> list[list[tuple[slice, slice]]]:
         """Per spatial dim, per kernel index along it: (output slice, input slice) of the positions inside the input."""
         return [_dim_offsets(n, o, k, s, d, lo) for n, o, k, s, d, (lo, _) in
                 zip(self.input_size, self.output_size, self.kernel, self.stride, self.dilation, self.padding)]
 
-    @cached_property
+    @functools.cached_property
     def offsets(self) -> list[Offset]:
         """Every kernel offset with the output and input positions it pairs up (see `Offset`)."""
         result = []
@@ -368,7 +368,8 @@ def fold(cols: np.ndarray, windows: Windows, batch: int, channels: int, layout: 
 STEPWISE_FOLD_BYTES = 4 * 2**20
 
 
-def _step_offsets(windows: Windows, first: int, end: int) -> tuple[tuple[int, ...] | None, list[tuple]]:
+@functools.lru_cache(maxsize=256)  # a training loop folds the same few geometries over and over
+def _step_offsets(windows: Windows, first: int, end: int) -> tuple[tuple[int, ...] | None, tuple[tuple, ...]]:
     """The kernel offsets along dims first..end-1: the index of the one that reads every input position once, in
     order (the centre of a stride-1 'same' kernel), or None; and (index, output slices, input slices) of each other
     one with outputs inside the input."""
@@ -384,4 +385,4 @@ def _step_offsets(windows: Windows, first: int, end: int) -> tuple[tuple[int, ..
         pairs = [dim_pairs[i] for dim_pairs, i in zip(per_dim, index)]
         if index != covering and all(out.stop > out.start for out, _ in pairs):
             offsets.append((index, tuple(out for out, _ in pairs), tuple(into for _, into in pairs)))
-    return covering, offsets
+    return covering, tuple(offsets)
