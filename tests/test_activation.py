@@ -1,4 +1,4 @@
-"""Sigmoid's tails and its block-by-block passes (the registry-wide tests check every op's gradients)."""
+"""Sigmoid's tails and the activations' block-by-block passes (the registry-wide tests check every op's gradients)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
+from tinygrad_cnn import threads
 from tinygrad_cnn.ops import _util
 
 
@@ -21,16 +22,44 @@ def test_sigmoid_is_exact_in_both_tails_without_warnings(dtype):
     assert out[0] == 0 and out[-1] == 1
 
 
-def sigmoid_and_gradient(x_data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def value_and_gradient(activation: str, x_data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = tc.tensor(x_data, requires_grad=True)
-    y = x.sigmoid()
+    y = getattr(x, activation)()
     y.sum().backward()  # a broadcast output gradient
     return y.data, x.grad.data
 
 
-def test_sigmoid_over_several_cache_blocks_equals_one_pass(monkeypatch):
-    x_data = np.random.default_rng(0).uniform(-8, 8, (5, 12)).T  # not C-contiguous
-    whole = sigmoid_and_gradient(x_data)
-    monkeypatch.setattr(_util, "CACHE_BLOCK", 7)  # 60 elements: 9 blocks, the last one short
-    for blocked, one_pass in zip(sigmoid_and_gradient(x_data), whole):
-        assert blocked.tobytes() == one_pass.tobytes()
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_activations_over_blocks_and_threads_equal_one_pass(activation, monkeypatch):
+    x_data = np.random.default_rng(0).uniform(-8, 8, (5, 4, 12)).transpose(2, 1, 0)  # not C-contiguous
+    one_pass = value_and_gradient(activation, x_data)
+    # Reference values computed with plain NumPy: the blocks must not change what is computed either.
+    expected = {"relu": (np.maximum(x_data, 0), (x_data > 0).astype(float)),
+                "sigmoid": (1 / (1 + np.exp(-x_data)), np.exp(-x_data) / (1 + np.exp(-x_data)) ** 2),
+                "tanh": (np.tanh(x_data), 1 - np.tanh(x_data) ** 2)}[activation]
+    for got, want in zip(one_pass, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+    monkeypatch.setattr(_util, "CACHE_BLOCK", 7 * 20)  # rows of 20 elements: blocks of 7 rows, the last one short
+    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+    previous = tc.get_num_threads()
+    tc.set_num_threads(2)
+    try:
+        blocked = value_and_gradient(activation, x_data)
+    finally:
+        tc.set_num_threads(previous)
+    for got, want in zip(blocked, one_pass):
+        assert got.tobytes() == want.tobytes()
+
+
+def test_blockwise_passes_matching_blocks_of_broadcast_inputs(monkeypatch):
+    monkeypatch.setattr(_util, "CACHE_BLOCK", 6)  # rows of 3: two rows per block
+    rows = np.arange(15.0).reshape(5, 3)
+    seen = []
+
+    def add(out, a, b):
+        seen.append(out.shape)
+        np.add(a, b, out=out)
+
+    out = _util.blockwise(add, np.empty((5, 3)), rows, np.array([10.0, 20.0, 30.0]))
+    np.testing.assert_array_equal(out, rows + [10.0, 20.0, 30.0])
+    assert seen == [(2, 3), (2, 3), (1, 3)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import away_from, cache_blocks, normalize_dim
+from ._util import away_from, blockwise, normalize_dim
 from .registry import Sample, register
 
 
@@ -25,14 +25,22 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.maximum(x, 0)
+        out = blockwise(_relu, np.empty(x.shape, x.dtype), x)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
-        return grad_output * (out > 0)
+        return blockwise(_relu_backward, np.empty(out.shape, grad_output.dtype), out, grad_output)
+
+
+def _relu(out: np.ndarray, x: np.ndarray) -> None:
+    np.maximum(x, 0, out=out)
+
+
+def _relu_backward(grad: np.ndarray, out: np.ndarray, grad_output: np.ndarray) -> None:
+    np.multiply(grad_output, out > 0, out=grad)
 
 
 @register("leaky_relu", samples=lambda rng: _samples(rng, kinks=(0.0,)), kinks=_kink_at_zero)
@@ -54,14 +62,15 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e**-x), exact in both tails: where e**-x overflows to inf the result is exactly 0, its
     limit (the true value lies below the smallest normal number), so the overflow is silenced rather than
     avoided (one exp, no branches: 10x faster than selecting between two formulas)."""
-    out = np.empty_like(x, order="C")
+    return blockwise(_sigmoid, np.empty(x.shape, x.dtype), x)
+
+
+def _sigmoid(out: np.ndarray, x: np.ndarray) -> None:
     with np.errstate(over="ignore"):
-        for x_block, block in cache_blocks(x, out):
-            np.negative(x_block, out=block)
-            np.exp(block, out=block)
-            block += 1
-            np.divide(1, block, out=block)  # np.reciprocal rounds alike but took twice as long (NumPy 2.4)
-    return out
+        np.negative(x, out=out)
+        np.exp(out, out=out)
+    out += 1
+    np.divide(1, out, out=out)  # np.reciprocal rounds alike but took twice as long (NumPy 2.4)
 
 
 @register("sigmoid", samples=_samples)
@@ -77,12 +86,13 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
-        grad = np.empty_like(out, order="C")
-        for out_block, grad_output_block, block in cache_blocks(out, grad_output, grad):
-            np.subtract(1, out_block, out=block)
-            block *= out_block
-            block *= grad_output_block
-        return grad
+        return blockwise(_sigmoid_backward, np.empty(out.shape, out.dtype), out, grad_output)
+
+
+def _sigmoid_backward(grad: np.ndarray, out: np.ndarray, grad_output: np.ndarray) -> None:
+    np.subtract(1, out, out=grad)
+    grad *= out
+    grad *= grad_output
 
 
 @register("tanh", samples=_samples)
@@ -91,14 +101,24 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)
+        out = blockwise(_tanh, np.empty(x.shape, x.dtype), x)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
-        return grad_output * (1 - out * out)
+        return blockwise(_tanh_backward, np.empty(out.shape, np.result_type(grad_output, out)), out, grad_output)
+
+
+def _tanh(out: np.ndarray, x: np.ndarray) -> None:
+    np.tanh(x, out=out)
+
+
+def _tanh_backward(grad: np.ndarray, out: np.ndarray, grad_output: np.ndarray) -> None:
+    np.multiply(out, out, out=grad)
+    np.subtract(1, grad, out=grad)
+    grad *= grad_output
 
 
 def _softmax_samples(rng):
