@@ -51,15 +51,23 @@ def test_activations_over_blocks_and_threads_equal_one_pass(activation, monkeypa
         assert got.tobytes() == want.tobytes()
 
 
-def test_blockwise_passes_matching_blocks_of_broadcast_inputs(monkeypatch):
-    monkeypatch.setattr(_util, "CACHE_BLOCK", 6)  # rows of 3: two rows per block
+@pytest.mark.parametrize("chain, blocks", [(True, [(1, 3), (2, 3), (2, 3)]), (False, [(2, 3), (3, 3)])])
+def test_blockwise_passes_matching_blocks_of_broadcast_inputs(chain, blocks, monkeypatch):
+    # A chain of ufuncs gets blocks of CACHE_BLOCK elements (two rows of 3), one ufunc a block per thread.
+    monkeypatch.setattr(_util, "CACHE_BLOCK", 6)
+    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
     rows = np.arange(15.0).reshape(5, 3)
     seen = []
 
     def add(out, a, b):
-        seen.append(out.shape)
+        seen.append(out.shape)  # list.append is atomic: the blocks may run on two threads
         np.add(a, b, out=out)
 
-    out = _util.blockwise(add, np.empty((5, 3)), rows, np.array([10.0, 20.0, 30.0]))
+    previous = tc.get_num_threads()
+    tc.set_num_threads(2)
+    try:
+        out = _util.blockwise(add, np.empty((5, 3)), rows, np.array([10.0, 20.0, 30.0]), chain=chain)
+    finally:
+        tc.set_num_threads(previous)
     np.testing.assert_array_equal(out, rows + [10.0, 20.0, 30.0])
-    assert seen == [(2, 3), (2, 3), (1, 3)]
+    assert sorted(seen) == blocks

@@ -99,8 +99,8 @@ def parallel_chunks(work: Callable[[int, int], None], length: int, nbytes: int) 
     called from inside a chunk, it is a single inline call work(0, length). Chunks must touch disjoint
     memory; each runs the same code as the inline call on its part, so results are bit-identical.
     """
-    threads = min(_threads, length)
-    if threads <= 1 or nbytes < PARALLEL_MIN_BYTES or getattr(_in_worker, "active", False):
+    threads = chunk_count(length, nbytes)
+    if threads == 1:
         work(0, length)
         return
     bounds = [length * i // threads for i in range(threads + 1)]
@@ -110,6 +110,13 @@ def parallel_chunks(work: Callable[[int, int], None], length: int, nbytes: int) 
     finally:
         for future in futures:
             future.result()  # waits for every chunk; re-raises a chunk's error
+
+
+def chunk_count(length: int, nbytes: int) -> int:
+    """How many chunks `parallel_chunks` splits range(length) into for work of `nbytes`: one per thread, or 1."""
+    if nbytes < PARALLEL_MIN_BYTES or getattr(_in_worker, "active", False):
+        return 1
+    return max(1, min(_threads, length))
 
 
 def _run_chunk(work: Callable[[int, int], None], start: int, stop: int) -> None:

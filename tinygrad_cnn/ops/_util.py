@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..threads import parallel_chunks
+from ..threads import chunk_count, parallel_chunks
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -25,30 +25,34 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 CACHE_BLOCK = 2**18  # elements: 1 MiB of float32
 
 
-def blockwise(function: Callable[..., None], out: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
-    """Call function(out_block, *input_blocks) over matching blocks of about CACHE_BLOCK elements along the first
-    axis of `out` and of `inputs` (broadcast to out's shape: views, never copies); returns `out`.
+def blockwise(function: Callable[..., None], out: np.ndarray, *inputs: np.ndarray, chain: bool = True) -> np.ndarray:
+    """Call function(out_block, *input_blocks) over matching blocks along the first axis of `out` and of `inputs`
+    (broadcast to out's shape: views, never copies); returns `out`. Large arrays' blocks are split over
+    tinygrad_cnn's threads.
 
-    A chain of in-place ufuncs then reads and writes each block while it is in cache instead of streaming the
-    whole arrays once per ufunc (sigmoid forward + backward, 64x64x28x28 float32: 6.0 ms against 6.5), and large
-    arrays' blocks are split over tinygrad_cnn's threads. `function` must only write its out block, so that the
-    result is the same, bit for bit, for any block size and thread count; it runs on other threads, where
-    np.errstate set by the caller does not hold.
+    For a `chain` of ufuncs the blocks hold about CACHE_BLOCK elements, so that each ufunc reads and writes a block
+    while it is in cache instead of streaming the whole arrays once per ufunc (sigmoid forward + backward,
+    64x64x28x28 float32: 6.0 ms against 6.5); one ufunc streams once anyway, and takes one block per thread.
+    `function` must write its out block only, so that the result is the same, bit for bit, for any block size and
+    thread count; it may run on another thread, where np.errstate set by the caller does not hold.
     """
-    if out.ndim == 0:
+    rows = out.shape[0] if out.ndim else 1
+    nbytes = out.nbytes + sum(array.nbytes for array in inputs)  # the bytes moved weigh the work
+    if chain:
+        per_block = max(1, CACHE_BLOCK * rows // max(out.size, 1))
+    else:
+        per_block = -(-rows // chunk_count(rows, nbytes))
+    if per_block >= rows:  # one block: the ufuncs broadcast the inputs themselves
         function(out, *inputs)
         return out
-    views = [np.broadcast_to(array, out.shape) for array in inputs]
-    rows = out.shape[0]
-    per_block = max(1, CACHE_BLOCK * rows // max(out.size, 1))
+    views = [array if array.shape == out.shape else np.broadcast_to(array, out.shape) for array in inputs]
 
     def run(first: int, last: int) -> None:
         for start in range(first * per_block, min(last * per_block, rows), per_block):
             block = slice(start, start + per_block)
             function(out[block], *(view[block] for view in views))
 
-    # The bytes moved weigh the work: a ufunc chain reads each input once and the output several times.
-    parallel_chunks(run, -(-rows // per_block), out.nbytes + sum(array.nbytes for array in inputs))
+    parallel_chunks(run, -(-rows // per_block), nbytes)
     return out
 
 

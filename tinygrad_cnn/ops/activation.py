@@ -25,14 +25,14 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = blockwise(_relu, np.empty(x.shape, x.dtype), x)
+        out = blockwise(_relu, np.empty(x.shape, x.dtype), x, chain=False)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
-        return blockwise(_relu_backward, np.empty(out.shape, grad_output.dtype), out, grad_output)
+        return blockwise(_relu_backward, np.empty(out.shape, grad_output.dtype), out, grad_output, chain=False)
 
 
 def _relu(out: np.ndarray, x: np.ndarray) -> None:
@@ -101,7 +101,7 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = blockwise(_tanh, np.empty(x.shape, x.dtype), x)
+        out = blockwise(_tanh, np.empty(x.shape, x.dtype), x, chain=False)
         ctx.save_for_backward(out)
         return out
 
