@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import random_array
+from ._util import blockwise, random_array
 from .registry import Sample, register
 
 
@@ -30,6 +30,24 @@ def _per_channel(values: np.ndarray, spatial: int) -> np.ndarray:
     NumPy broadcasts a contiguous row 2-4x faster than a (1, C, 1, 1) block, whose inner loops
     (one per (n, c), of L elements, with a stride-0 operand) miss its SIMD paths."""
     return (values if spatial == 1 else np.repeat(values, spatial))[None, :]
+
+
+def _scale(out: np.ndarray, x: np.ndarray, scale: np.ndarray) -> None:
+    np.multiply(x, scale, out=out)
+
+
+def _scale_and_shift(out: np.ndarray, x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> None:
+    np.multiply(x, scale, out=out)
+    out += shift
+
+
+def _input_gradient(out: np.ndarray, centered: np.ndarray, grad: np.ndarray, centered_scale: np.ndarray,
+                    grad_mean: np.ndarray, scale: np.ndarray) -> None:
+    """out = scale * (grad - grad_mean - centered * centered_scale): the training input gradient."""
+    np.multiply(centered, centered_scale, out=out)
+    out += grad_mean
+    np.subtract(grad, out, out=out)
+    out *= scale
 
 
 def _check(x: np.ndarray, running_mean, running_var, weight, bias, training: bool) -> None:
@@ -89,10 +107,12 @@ class BatchNorm(Function):
             mean, var = running_mean.astype(x.dtype, copy=False), running_var.astype(x.dtype, copy=False)
             out = rows - _per_channel(mean, spatial)
         inv_std = 1 / np.sqrt(var + eps)
-        # In place on the one full-size temporary: fresh large arrays cost page faults.
-        out *= _per_channel(inv_std if weight is None else inv_std * weight, spatial)
-        if bias is not None:
-            out += _per_channel(bias, spatial)
+        # In place on the one full-size temporary (fresh large arrays cost page faults), block by block.
+        scale = _per_channel(inv_std if weight is None else inv_std * weight, spatial)
+        if bias is None:
+            blockwise(_scale, out, out, scale, chain=False)
+        else:
+            blockwise(_scale_and_shift, out, out, scale, _per_channel(bias, spatial))
         ctx.save_for_backward(x, mean, inv_std, weight)
         ctx.training = training
         return out.reshape(x.shape)
@@ -114,11 +134,8 @@ class BatchNorm(Function):
         grad_x = None
         if need_x and ctx.training:
             # scale * (g - mean(g) - x_hat * mean(g * x_hat)), built in place in the temporary.
-            grad_x = centered
-            grad_x *= _per_channel(inv_std * grad_weight / count, spatial)
-            grad_x += _per_channel(grad_bias / count, spatial)
-            np.subtract(grad_rows, grad_x, out=grad_x)
-            grad_x *= scale
+            grad_x = blockwise(_input_gradient, centered, centered, grad_rows, _per_channel(
+                inv_std * grad_weight / count, spatial), _per_channel(grad_bias / count, spatial), scale)
         elif need_x:
             grad_x = grad_rows * scale
         if grad_x is not None:
