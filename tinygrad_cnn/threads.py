@@ -1,4 +1,5 @@
-"""How many threads tinygrad_cnn's own NumPy work (im2col copies, col2im sums) runs on, and the pool it uses.
+"""How many threads tinygrad_cnn's own NumPy work (im2col copies, col2im sums, element-wise ops, Winograd
+slices) runs on, and the pool it uses.
 
 NumPy releases the GIL in copies and ufunc loops, so large array moves can run on a few threads at once by
 splitting an axis into one chunk per thread. The GEMMs are threaded by NumPy's BLAS itself, whose thread
@@ -63,12 +64,12 @@ _in_worker = threading.local()
 
 
 def get_num_threads() -> int:
-    """The number of threads tinygrad_cnn splits large array copies over (not the BLAS's; see the module)."""
+    """The number of threads tinygrad_cnn splits its large array work over (not the BLAS's; see the module)."""
     return _threads
 
 
 def set_num_threads(n: int) -> None:
-    """Split tinygrad_cnn's large array copies over `n` threads (1: no threads).
+    """Split tinygrad_cnn's large array work (copies, element-wise ops, Winograd slices) over `n` threads (1: none).
 
     NumPy's BLAS keeps the thread count it read from the environment at import; set
     OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS before importing NumPy to change that.
