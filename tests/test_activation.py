@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_threads import run_with_threads
 
 import tinygrad_cnn as tc
-from tinygrad_cnn import threads
 from tinygrad_cnn.ops import _util
 
 
@@ -40,13 +40,7 @@ def test_activations_over_blocks_and_threads_equal_one_pass(activation, monkeypa
     for got, want in zip(one_pass, expected):
         np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
     monkeypatch.setattr(_util, "CACHE_BLOCK", 7 * 20)  # rows of 20 elements: blocks of 7 rows, the last one short
-    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
-    previous = tc.get_num_threads()
-    tc.set_num_threads(2)
-    try:
-        blocked = value_and_gradient(activation, x_data)
-    finally:
-        tc.set_num_threads(previous)
+    blocked = run_with_threads(2, lambda: value_and_gradient(activation, x_data))
     for got, want in zip(blocked, one_pass):
         assert got.tobytes() == want.tobytes()
 
@@ -55,7 +49,6 @@ def test_activations_over_blocks_and_threads_equal_one_pass(activation, monkeypa
 def test_blockwise_passes_matching_blocks_of_broadcast_inputs(chain, blocks, monkeypatch):
     # A chain of ufuncs gets blocks of CACHE_BLOCK elements (two rows of 3), one ufunc a block per thread.
     monkeypatch.setattr(_util, "CACHE_BLOCK", 6)
-    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
     rows = np.arange(15.0).reshape(5, 3)
     seen = []
 
@@ -63,11 +56,7 @@ def test_blockwise_passes_matching_blocks_of_broadcast_inputs(chain, blocks, mon
         seen.append(out.shape)  # list.append is atomic: the blocks may run on two threads
         np.add(a, b, out=out)
 
-    previous = tc.get_num_threads()
-    tc.set_num_threads(2)
-    try:
-        out = _util.blockwise(add, np.empty((5, 3)), rows, np.array([10.0, 20.0, 30.0]), chain=chain)
-    finally:
-        tc.set_num_threads(previous)
+    out = run_with_threads(2, lambda: _util.blockwise(add, np.empty((5, 3)), rows, np.array([10.0, 20.0, 30.0]),
+                                                      chain=chain))
     np.testing.assert_array_equal(out, rows + [10.0, 20.0, 30.0])
     assert sorted(seen) == blocks

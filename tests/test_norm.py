@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_threads import run_with_threads
 
 import tinygrad_cnn as tc
-from tinygrad_cnn import Tensor, threads
+from tinygrad_cnn import Tensor
 from tinygrad_cnn.ops import _util, norm
 from tinygrad_cnn.ops import dropout as dropout_ops
 
@@ -102,13 +103,7 @@ def test_batch_norm_over_blocks_and_threads_equals_one_pass(affine, monkeypatch)
 
     one_pass = run()
     monkeypatch.setattr(_util, "CACHE_BLOCK", 2 * 12)  # rows of 12 elements: blocks of 2 rows, the last one short
-    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
-    previous = tc.get_num_threads()
-    tc.set_num_threads(2)
-    try:
-        blocked = run()
-    finally:
-        tc.set_num_threads(previous)
+    blocked = run_with_threads(2, run)
     for got, want in zip(blocked, one_pass):
         assert got.tobytes() == want.tobytes()
 

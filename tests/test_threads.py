@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_conv import stepwise_fold
 from test_winograd import winograd_path
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn import threads
-from tinygrad_cnn.ops import _windows, winograd
+from tinygrad_cnn.ops import winograd
 from tinygrad_cnn.ops._windows import LAYOUTS, batch_to_last, cols_shape, fold, make_windows, unfold
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -128,12 +129,9 @@ def test_unfold_and_fold_are_bit_identical_on_two_threads(config):
         return (unfold(x, windows, fill=-1.5, layout=layout).copy(),
                 fold(cols, windows, batch, channels, layout=layout).copy())
 
-    saved, _windows.STEPWISE_FOLD_BYTES = _windows.STEPWISE_FOLD_BYTES, 2**62 if config["stepwise_fold"] else -1
-    try:
+    with stepwise_fold(config["stepwise_fold"]):
         for one, two in zip(run_with_threads(1, compute), run_with_threads(2, compute)):
             assert one.tobytes() == two.tobytes()
-    finally:
-        _windows.STEPWISE_FOLD_BYTES = saved
 
 
 def test_batch_to_last_is_bit_identical_on_three_threads():
