@@ -250,6 +250,8 @@ def _bytes_written(x: np.ndarray, other_channels: int, windows: Windows) -> int:
 # OpenBLAS runs a GEMM of at most 65536 * 4 multiply-adds on the calling thread alone (GEMM_MULTITHREAD_THRESHOLD
 # in its interface/gemm.c) and hands larger ones to its thread server, which two callers at once fight over:
 # measured, the 64->64 14x14 conv ran up to 2x slower on two threads than on one. Other BLAS just get smaller GEMMs.
+# (OpenBLAS 0.3.31 keeps up to ~10^6 on the calling thread, in its small-matrix kernels, but larger blocks measured
+# slower there: 17% more GEMM time at 5.2 * 10^5, and the conv up to 4x slower at 9 * 10^5.)
 ONE_THREAD_GEMM = 65536 * 4
 
 
