@@ -213,13 +213,17 @@ def test_winograd_conv_on_several_threads_matches_one(count, monkeypatch):
     np.testing.assert_allclose(dw_n, dw_1, rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("shape_a, shape_b", [((16, 5, 6), (16, 6, 23)), ((16, 5, 23), (16, 23, 6))],
-                         ids=["columns", "inner"])
-def test_winograd_gemms_are_cut_in_blocks_only_beside_a_threaded_blas(shape_a, shape_b, monkeypatch,
-                                                                     restore_threads):
+@pytest.mark.parametrize("shape_a, shape_b, always", [((16, 5, 6), (16, 6, 23), False),
+                                                     ((16, 5, 23), (16, 23, 6), False),
+                                                     ((16, 7, 10), (16, 10, 3), True)],
+                         ids=["columns", "inner", "rows"])
+def test_winograd_gemms_are_cut_in_blocks_beside_a_threaded_blas_or_where_it_pays(shape_a, shape_b, always,
+                                                                                  monkeypatch, restore_threads):
+    # Blocks of 4 columns, or of 4 along the inner dimension where a row of the weight gradient's product is
+    # longer than the limit; where it is not, that product is always cut into rows (4 and 3 of the 7 here).
     rng = np.random.default_rng(4)
     a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
-    limit = 5 * 6 * 4  # blocks of 4 columns, or of 4 along the inner dimension
+    limit = 5 * 6 * 4
     monkeypatch.setattr(winograd, "ONE_THREAD_GEMM", limit)
     gemm_sizes, real_matmul = [], np.matmul
 
@@ -228,13 +232,16 @@ def test_winograd_gemms_are_cut_in_blocks_only_beside_a_threaded_blas(shape_a, s
         return real_matmul(x, y, out=out)
 
     monkeypatch.setattr(winograd.np, "matmul", counted_matmul)
-    whole = 5 * 6 * 23
-    for blas_threads, our_threads, cut in [(2, 2, True), (1, 2, False), (2, 1, False)]:
+    whole = shape_a[1] * shape_a[2] * shape_b[2]
+    for blas_threads, our_threads, threaded_blas_beside in [(2, 2, True), (1, 2, False), (2, 1, False)]:
         monkeypatch.setattr(threads, "BLAS_THREADS", blas_threads)
         tc.set_num_threads(our_threads)
         gemm_sizes.clear()
-        out = winograd._matmul(a, b, np.empty((16, 5, shape_b[2])), winograd._gemms_in_blocks())
-        assert (max(gemm_sizes) <= limit and len(gemm_sizes) == 2) if cut else gemm_sizes == [whole]
+        out = winograd._matmul(a, b, np.empty((16, shape_a[1], shape_b[2])), winograd._gemms_in_blocks())
+        if threaded_blas_beside or always:
+            assert max(gemm_sizes) <= limit and len(gemm_sizes) == 2
+        else:
+            assert gemm_sizes == [whole]
         np.testing.assert_allclose(out, real_matmul(a, b), rtol=1e-13, atol=1e-13)
 
 
