@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -211,6 +212,39 @@ def test_winograd_conv_on_several_threads_matches_one(count, monkeypatch):
     (out_1, dx_1, dw_1), (out_n, dx_n, dw_n) = run_with_threads(1, compute), run_with_threads(count, compute)
     assert out_1.tobytes() == out_n.tobytes() and dx_1.tobytes() == dx_n.tobytes()
     np.testing.assert_allclose(dw_n, dw_1, rtol=1e-13, atol=1e-13)
+
+
+def test_winograd_transforms_take_turns_on_several_threads(monkeypatch):
+    # Each transform sleeps, which releases the GIL: without winograd's lock the two threads' transforms would
+    # overlap there.
+    guard, running, most, seen = threading.Lock(), [0], [0], set()
+
+    def taking_turns(transform):
+        def run(*args):
+            with guard:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+                seen.add(threading.get_ident())
+            time.sleep(0.002)
+            try:
+                return transform(*args)
+            finally:
+                with guard:
+                    running[0] -= 1
+        return run
+
+    for name in ("input_transform", "output_transform", "output_adjoint", "input_adjoint"):
+        monkeypatch.setattr(winograd, name, taking_turns(getattr(winograd, name)))
+    monkeypatch.setattr(threads, "BLAS_THREADS", 1)
+    x = tc.tensor(np.random.default_rng(6).standard_normal((4, 2, 6, 6)), requires_grad=True)
+    weight = tc.tensor(np.random.default_rng(7).standard_normal((3, 2, 3, 3)), requires_grad=True)
+
+    def compute():
+        with winograd_path(True):  # one image per slice, two slices per thread
+            F.conv2d(x, weight, padding=1).sum().backward()
+
+    run_with_threads(2, compute)
+    assert len(seen) == 2 and most[0] == 1
 
 
 @pytest.mark.parametrize("shape_a, shape_b, always", [((16, 5, 6), (16, 6, 23), False),

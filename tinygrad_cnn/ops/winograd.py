@@ -19,6 +19,7 @@ by one zero row/column and crops.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -33,11 +34,11 @@ from ._windows import Windows, scratch
 MIN_CHANNELS = 8
 MIN_OUTPUT_SIZE = 10
 # The batch is transformed and multiplied in slices of about this many bytes of transformed tiles (see `_chunks`),
-# THREADED_CHUNK_FACTOR times more when the slices run on several threads: a slice's NumPy calls then each run long
-# enough (~40 us) that two threads rarely wait for the GIL. Measured on 2 cores, fwd+bwd, 1/2/4/8 MiB slices:
-# 32->64 28x28 81.4/69.3/63.5/63.1 ms, 64->64 14x14 36.5/35.5/32.6/30.9 ms (on one thread 1 MiB is fastest).
+# THREADED_CHUNK_FACTOR times more when the slices run on several threads, where each slice also costs two turns of
+# `_transforming`. Measured on 2 cores, fwd+bwd, 1/2/4 MiB slices: 32->64 28x28 40.9/35.6/37.2 ms, 64->64 14x14
+# 18.3/20.0/22.2 ms (on one thread, where 1 MiB is fastest: 59.1 and 33.8 ms).
 CHUNK_BYTES = 2**20
-THREADED_CHUNK_FACTOR = 4
+THREADED_CHUNK_FACTOR = 2
 
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 
@@ -255,6 +256,14 @@ def _bytes_written(x: np.ndarray, other_channels: int, windows: Windows) -> int:
 ONE_THREAD_GEMM = 65536 * 4
 
 
+# A slice's transforms are dozens of short NumPy calls. Two threads running them at once hand the GIL to each
+# other at every call and lose more to waking each other than the second core gives: measured on 2 cores, the four
+# transforms of one 32->64 28x28 image took 317 us on one thread and 700 us each on two at once. So the transforms
+# hold this lock, and the threads fall into turns: one transforms while the other runs its GEMMs, which release the
+# GIL for long. (A slice's output transform and the next slice's input transform share one turn: half the handoffs.)
+_transforming = threading.Lock()
+
+
 def _gemms_in_blocks() -> bool:
     """Whether the slices' GEMMs must be cut to ONE_THREAD_GEMM: slices run on several of our threads at once
     beside a threaded BLAS."""
@@ -318,8 +327,9 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows:
     """conv2d: x (N, C, H, W), weight (O, C, 3, 3), bias (O,) or None -> (out (N, O, Ho, Wo), V or None).
 
     V (16, C, N, (th + 1)*(tw + 1)), the transformed input, is returned when `keep_input` (the weight
-    gradient needs it). The batch slices are independent and run on tinygrad_cnn's threads (see `_matmul`);
-    each adds the bias to its part of the output while that is in cache.
+    gradient needs it). The batch slices are independent and run on tinygrad_cnn's threads, their transforms
+    in turns (see `_transforming` and `_matmul`); each adds the bias to its part of the output while that is in
+    cache.
     """
     (batch, channels), out_channels = x.shape[:2], weight.shape[0]
     tiles = _tile_slots(windows)
@@ -328,16 +338,25 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows:
     kept = scratch((16, channels, batch, tiles), x.dtype) if keep_input else None
     chunks, in_blocks = _chunks(batch, max(channels, out_channels), windows, x.itemsize), _gemms_in_blocks()
 
+    def transformed(chunk: slice) -> np.ndarray:
+        n = chunk.stop - chunk.start
+        v = scratch((16, channels, n * tiles), x.dtype) if kept is None else \
+            kept[:, :, chunk].reshape(16, channels, n * tiles)
+        input_transform(x[chunk], windows, v)
+        return v
+
     def run(first: int, last: int) -> None:
-        for chunk in chunks[first:last]:
-            n = chunk.stop - chunk.start
-            v = scratch((16, channels, n * tiles), x.dtype) if kept is None else \
-                kept[:, :, chunk].reshape(16, channels, n * tiles)
-            input_transform(x[chunk], windows, v)
-            m = _matmul(u, v, scratch((16, out_channels, n * tiles), x.dtype), in_blocks)
-            output_transform(m, windows, out[chunk])
-            if bias is not None:
-                out[chunk] += bias.reshape(-1, 1, 1)
+        slices = chunks[first:last]
+        with _transforming:
+            v = transformed(slices[0])
+        for i, chunk in enumerate(slices):
+            m = _matmul(u, v, scratch((16, out_channels, v.shape[2]), x.dtype), in_blocks)
+            with _transforming:  # this slice's output transform, then the next slice's input transform
+                output_transform(m, windows, out[chunk])
+                if bias is not None:
+                    out[chunk] += bias.reshape(-1, 1, 1)
+                if i + 1 < len(slices):
+                    v = transformed(slices[i + 1])
 
     threads.parallel_chunks(run, len(chunks), _bytes_written(x, out_channels, windows))
     return out, kept
@@ -364,8 +383,10 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
 
     def run(first: int, last: int) -> None:
         grad_u = grad_b = None
-        for chunk in chunks[first:last]:
-            grad_m = output_adjoint(grad_output[chunk], windows)
+        slices = chunks[first:last]
+        with _transforming:
+            grad_m = output_adjoint(grad_output[slices[0]], windows)
+        for i, chunk in enumerate(slices):
             if need_b:  # dM at (1, 1) is the sum of its tile's 2x2 output gradients (row 1 of A is [1, 1])
                 part_b = grad_m[5].sum(axis=1)
                 grad_b = part_b if grad_b is None else np.add(grad_b, part_b, out=grad_b)
@@ -376,7 +397,11 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
                 grad_u = part if grad_u is None else np.add(grad_u, part, out=grad_u)
             if need_x:
                 grad_v = _matmul(u_t, grad_m, scratch((16, channels, grad_m.shape[2]), dtype), in_blocks)
-                input_adjoint(grad_v, windows, grad_x[chunk])
+            with _transforming:  # this slice's input adjoint, then the next slice's output adjoint
+                if need_x:
+                    input_adjoint(grad_v, windows, grad_x[chunk])
+                if i + 1 < len(slices):
+                    grad_m = output_adjoint(grad_output[slices[i + 1]], windows)
         shares[first] = grad_u, grad_b
 
     threads.parallel_chunks(run, len(chunks), _bytes_written(grad_output, channels, windows))
