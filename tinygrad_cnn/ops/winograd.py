@@ -328,8 +328,8 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows:
 
     V (16, C, N, (th + 1)*(tw + 1)), the transformed input, is returned when `keep_input` (the weight
     gradient needs it). The batch slices are independent and run on tinygrad_cnn's threads, their transforms
-    in turns (see `_transforming` and `_matmul`); each adds the bias to its part of the output while that is in
-    cache.
+    in turns (see `_transforming` and `_matmul`). The bias goes into M at (1, 1), a sixteenth of M, not onto
+    the output.
     """
     (batch, channels), out_channels = x.shape[:2], weight.shape[0]
     tiles = _tile_slots(windows)
@@ -351,10 +351,10 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows:
             v = transformed(slices[0])
         for i, chunk in enumerate(slices):
             m = _matmul(u, v, scratch((16, out_channels, v.shape[2]), x.dtype), in_blocks)
+            if bias is not None:  # M at (1, 1) reaches each of its tile's 2x2 outputs once (row 1 of A is [1, 1])
+                m[5] += bias.reshape(-1, 1)
             with _transforming:  # this slice's output transform, then the next slice's input transform
                 output_transform(m, windows, out[chunk])
-                if bias is not None:
-                    out[chunk] += bias.reshape(-1, 1, 1)
                 if i + 1 < len(slices):
                     v = transformed(slices[i + 1])
 
