@@ -21,7 +21,7 @@ import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
 from tinygrad_cnn import threads
 from tinygrad_cnn.ops import winograd
-from tinygrad_cnn.ops._windows import LAYOUTS, batch_to_last, cols_shape, fold, make_windows, unfold
+from tinygrad_cnn.ops._windows import LAYOUTS, Windows, batch_to_last, cols_shape, fold, make_windows, unfold
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -212,6 +212,19 @@ def test_winograd_conv_on_several_threads_matches_one(count, monkeypatch):
     (out_1, dx_1, dw_1), (out_n, dx_n, dw_n) = run_with_threads(1, compute), run_with_threads(count, compute)
     assert out_1.tobytes() == out_n.tobytes() and dx_1.tobytes() == dx_n.tobytes()
     np.testing.assert_allclose(dw_n, dw_1, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("count, images", [(1, 2), (2, 3)])
+def test_winograd_slices_stay_within_chunk_bytes_on_one_thread_and_reach_them_on_several(count, images,
+                                                                                         monkeypatch,
+                                                                                         restore_threads):
+    windows = Windows((14, 14), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)))  # 8x8 tile slots per image
+    per_image = 16 * 64 * 8 * 8 * 4  # 64 channels, float32
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 3 * per_image - 1)
+    tc.set_num_threads(count)
+    slices = winograd._chunks(60, 64, windows, 4)
+    assert [chunk.stop - chunk.start for chunk in slices] == [images] * (60 // images)
+    assert slices[0].start == 0 and all(a.stop == b.start for a, b in zip(slices, slices[1:]))
 
 
 def test_winograd_transforms_take_turns_on_several_threads(monkeypatch):

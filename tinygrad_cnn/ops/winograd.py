@@ -33,12 +33,12 @@ from ._windows import Windows, scratch
 # Winograd / im2col: 8->16 28x28 0.91, 8->8 28x28 0.80, 6->16 14x14 1.23; 64->64 at 10x10 0.88, 7x7 1.30.
 MIN_CHANNELS = 8
 MIN_OUTPUT_SIZE = 10
-# The batch is transformed and multiplied in slices of about this many bytes of transformed tiles (see `_chunks`),
-# THREADED_CHUNK_FACTOR times more when the slices run on several threads, where each slice also costs two turns of
-# `_transforming`. Measured on 2 cores, fwd+bwd, 1/2/4 MiB slices: 32->64 28x28 40.9/35.6/37.2 ms, 64->64 14x14
-# 18.3/20.0/22.2 ms (on one thread, where 1 MiB is fastest: 59.1 and 33.8 ms).
+# The batch is transformed and multiplied in slices of about this many bytes of transformed tiles (see `_chunks`):
+# on one thread as many images as fit (each slice's transforms and GEMMs then work in cache), on several the fewest
+# that reach it, since there each slice also costs two turns of `_transforming`. Measured on 2 cores, fwd+bwd, images
+# per slice on two threads: 32->64 28x28 (900 KiB each) 1/2/4: 40.9/35.6/37.2 ms; 64->64 14x14 (256 KiB each)
+# 4/8/16: 18.3/20.0/22.2 ms, at batch 32 2/4/8: 12.3/10.7/11.6 ms (on one thread: 59.1 and 33.8 ms at batch 64).
 CHUNK_BYTES = 2**20
-THREADED_CHUNK_FACTOR = 2
 
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 
@@ -231,13 +231,12 @@ def _tile_slots(windows: Windows) -> int:
 
 
 def _chunks(batch: int, channels: int, windows: Windows, itemsize: int) -> list[slice]:
-    """Batch slices of near-equal size whose transformed tiles (16 * channels * n * tile slots values) stay within
-    CHUNK_BYTES (see THREADED_CHUNK_FACTOR): each slice's transforms and GEMMs then work in cache instead of
-    streaming from memory. Where the batch allows, their count is a multiple of the threads, so that each thread
-    gets an equal share."""
+    """Batch slices of near-equal size of about CHUNK_BYTES of transformed tiles (16 * channels * n * tile slots
+    values): at most that on one thread, at least on several (see CHUNK_BYTES). Where the batch allows, their
+    count is a multiple of the threads, so that each thread gets an equal share."""
     pool = threads.get_num_threads()
-    budget = CHUNK_BYTES * (THREADED_CHUNK_FACTOR if pool > 1 else 1)
-    per_slice = max(1, budget // (16 * channels * _tile_slots(windows) * itemsize))
+    per_image = 16 * channels * _tile_slots(windows) * itemsize
+    per_slice = _ceil_div(CHUNK_BYTES, per_image) if pool > 1 else max(1, CHUNK_BYTES // per_image)
     count = min(batch, _ceil_div(_ceil_div(batch, per_slice), pool) * pool)
     return [slice(batch * i // count, batch * (i + 1) // count) for i in range(count)]
 
