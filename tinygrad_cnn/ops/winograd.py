@@ -275,10 +275,10 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> n
 
     The forward's and the input gradient's products run over long rows of tiles (N > K) and are cut into blocks of
     columns. The weight gradient's (K > N: a sum over all tiles into a small M x N) is always cut into blocks of
-    rows: OpenBLAS computes such a product, one with A transposed as it sees it, with its small-matrix kernel only
-    when the output has at most 1200 elements, and that was 1.3-1.5x faster here than its packed GEMM (32 -> 64 and
-    64 -> 64 channels, 225-900 tiles). Only where a single row is too long does it fall back to blocks of the inner
-    dimension, summed. All full blocks go to one np.matmul over a stacked view (one GIL release, not one per
+    rows: OpenBLAS sees it with A transposed, and takes such a product to its small-matrix kernel only when the
+    output has at most 1200 elements (sgemm_small_kernel_permit); that kernel was 1.3-1.5x faster here than its
+    packed GEMM (32 -> 64 and 64 -> 64 channels, 225-900 tiles). Only where a single row is too long does it fall
+    back to blocks of the inner dimension, summed. All full blocks go to one np.matmul over a stacked view (one GIL release, not one per
     block), the remainder to a second."""
     rows, inner = a.shape[1:]
     columns = b.shape[2]
