@@ -278,8 +278,8 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> n
     rows: OpenBLAS sees it with A transposed, and takes such a product to its small-matrix kernel only when the
     output has at most 1200 elements (sgemm_small_kernel_permit); that kernel was 1.3-1.5x faster here than its
     packed GEMM (32 -> 64 and 64 -> 64 channels, 225-900 tiles). Only where a single row is too long does it fall
-    back to blocks of the inner dimension, summed. All full blocks go to one np.matmul over a stacked view (one GIL release, not one per
-    block), the remainder to a second."""
+    back to blocks of the inner dimension, summed. All full blocks go to one np.matmul over a stacked view (one GIL
+    release, not one per block), the remainder to a second."""
     rows, inner = a.shape[1:]
     columns = b.shape[2]
     if columns < inner and inner * columns <= ONE_THREAD_GEMM:
