@@ -10,6 +10,11 @@ import numpy as np
 from ..threads import chunk_count, parallel_chunks
 
 
+def ceil_div(a: int, b: int) -> int:
+    """a / b rounded up, for positive b."""
+    return -(-a // b)
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` over the axes that broadcasting added or stretched, back to `shape`."""
     if grad.shape == shape:
@@ -41,7 +46,7 @@ def blockwise(function: Callable[..., None], out: np.ndarray, *inputs: np.ndarra
     if chain:
         per_block = max(1, CACHE_BLOCK * rows // max(out.size, 1))
     else:
-        per_block = -(-rows // chunk_count(rows, nbytes))
+        per_block = ceil_div(rows, chunk_count(rows, nbytes))
     if per_block >= rows:  # one block: the ufuncs broadcast the inputs themselves
         function(out, *inputs)
         return out
@@ -52,7 +57,7 @@ def blockwise(function: Callable[..., None], out: np.ndarray, *inputs: np.ndarra
             block = slice(start, start + per_block)
             function(out[block], *(view[block] for view in views))
 
-    parallel_chunks(run, -(-rows // per_block), nbytes)
+    parallel_chunks(run, ceil_div(rows, per_block), nbytes)
     return out
 
 

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..threads import get_num_threads, parallel_chunks
-from ._util import pair
+from ._util import ceil_div, pair
 
 
 def _dim_offsets(size: int, out: int, k: int, stride: int, dilation: int, low: int) -> list:
@@ -102,7 +102,7 @@ def resolve_padding(padding: Any, input_size: tuple[int, ...], kernel: tuple[int
         if padding == "same":
             pads = []
             for size, k, s, d in zip(input_size, kernel, stride, dilation):
-                out = -(-size // s)
+                out = ceil_div(size, s)
                 total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
                 pads.append((total // 2, total - total // 2))
             return tuple(pads)

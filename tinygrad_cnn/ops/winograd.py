@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import threads
+from ._util import ceil_div
 from ._windows import Windows, scratch
 
 # Both channel counts must reach MIN_CHANNELS and both output sides MIN_OUTPUT_SIZE for conv to take this path
@@ -58,12 +59,8 @@ def applies(x: np.ndarray, weight: np.ndarray, windows: Windows, groups: int) ->
         return bool(np.isfinite(np.sum(x)) and np.isfinite(np.sum(weight)))
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
 def _tiles(windows: Windows) -> tuple[int, int]:
-    return tuple(_ceil_div(size, 2) for size in windows.output_size)
+    return tuple(ceil_div(size, 2) for size in windows.output_size)
 
 
 # ----- the 1-D transforms: `tap(i)` is the i-th input (a view), `out[k]` the k-th output -----------------------
@@ -236,8 +233,8 @@ def _chunks(batch: int, channels: int, windows: Windows, itemsize: int) -> list[
     count is a multiple of the threads, so that each thread gets an equal share."""
     pool = threads.get_num_threads()
     per_image = 16 * channels * _tile_slots(windows) * itemsize
-    per_slice = _ceil_div(CHUNK_BYTES, per_image) if pool > 1 else max(1, CHUNK_BYTES // per_image)
-    count = min(batch, _ceil_div(_ceil_div(batch, per_slice), pool) * pool)
+    per_slice = ceil_div(CHUNK_BYTES, per_image) if pool > 1 else max(1, CHUNK_BYTES // per_image)
+    count = min(batch, ceil_div(ceil_div(batch, per_slice), pool) * pool)
     return [slice(batch * i // count, batch * (i + 1) // count) for i in range(count)]
 
 
@@ -309,7 +306,7 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> n
 
 def _balanced(length: int, most: int) -> int:
     """The size of the fewest near-equal blocks of at most `most` that cover `length`."""
-    return _ceil_div(length, _ceil_div(length, most))
+    return ceil_div(length, ceil_div(length, most))
 
 
 def _blocks(array: np.ndarray, axis: int, size: int) -> np.ndarray:
