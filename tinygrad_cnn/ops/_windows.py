@@ -69,14 +69,17 @@ class Windows:
     @functools.cached_property
     def offsets(self) -> list[Offset]:
         """Every kernel offset with the output and input positions it pairs up (see `Offset`)."""
-        result = []
-        for index in itertools.product(*(range(k) for k in self.kernel)):
-            pairs = [self.dim_offsets[dim][i] for dim, i in enumerate(index)]
-            out_slices = tuple(p[0] for p in pairs)
-            in_slices = tuple(p[1] for p in pairs)
-            every_output = all(s.stop - s.start == o for s, o in zip(out_slices, self.output_size))
-            result.append(Offset(index, out_slices, in_slices, every_output))
-        return result
+        return [Offset(index, out_slices, in_slices,
+                       all(s.stop - s.start == o for s, o in zip(out_slices, self.output_size)))
+                for index, out_slices, in_slices in _offset_product(self.dim_offsets)]
+
+
+def _offset_product(per_dim: list[list[tuple[slice, slice]]]):
+    """Every kernel offset over these dims, from their (output slice, input slice) per kernel index (see
+    `Windows.dim_offsets`): (kernel index, output slices, input slices)."""
+    for index in itertools.product(*(range(len(pairs)) for pairs in per_dim)):
+        pairs = [dim_pairs[i] for dim_pairs, i in zip(per_dim, index)]
+        yield index, tuple(out for out, _ in pairs), tuple(into for _, into in pairs)
 
 
 class Offset(NamedTuple):
@@ -380,9 +383,5 @@ def _step_offsets(windows: Windows, first: int, end: int) -> tuple[tuple[int, ..
         covering.append(next((i for i, (_, into) in enumerate(pairs) if into == whole), None) if out_size == size
                         else None)
     covering = None if None in covering else tuple(covering)
-    offsets = []
-    for index in itertools.product(*(range(len(pairs)) for pairs in per_dim)):
-        pairs = [dim_pairs[i] for dim_pairs, i in zip(per_dim, index)]
-        if index != covering and all(out.stop > out.start for out, _ in pairs):
-            offsets.append((index, tuple(out for out, _ in pairs), tuple(into for _, into in pairs)))
-    return covering, tuple(offsets)
+    return covering, tuple(offset for offset in _offset_product(per_dim)
+                           if offset[0] != covering and all(out.stop > out.start for out in offset[1]))
