@@ -246,7 +246,7 @@ def test_winograd_transforms_take_turns_on_several_threads(monkeypatch):
                     running[0] -= 1
         return run
 
-    for name in ("input_transform", "output_transform", "output_adjoint", "input_adjoint"):
+    for name in ("input_transform", "place_output", "gather_grad_output", "input_adjoint"):
         monkeypatch.setattr(winograd, name, taking_turns(getattr(winograd, name)))
     monkeypatch.setattr(threads, "BLAS_THREADS", 1)
     x = tc.tensor(np.random.default_rng(6).standard_normal((4, 2, 6, 6)), requires_grad=True)

@@ -11,9 +11,10 @@ one per position (r, s) of the 4x4 transformed tile:
     weight grad: dU[rs] = dM[rs] @ V[rs].T    then dW = G^T dU G
 with T = tiles per image: 16 * O * C * N * T multiplies instead of 9 * O * C * N * Ho * Wo, 2.25x fewer.
 It is the same linear map as im2col (the constants are exact in binary), so results agree to rounding.
-The transforms are adds and subtracts over strided views of a zero-padded (C, N, Hp, Wp) copy of the
-input, one tap of a 1-D transform per view, rows then columns. An odd output size pads the tile grid
-by one zero row/column and crops.
+The input transform and its adjoint are adds and subtracts over strided views of a zero-padded
+(C, N, Hp, Wp) copy of the input, one tap of a 1-D transform per view, rows then columns; the output
+transform and its adjoint are two small GEMMs each. An odd output size pads the tile grid by one zero
+row/column and crops.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ MIN_OUTPUT_SIZE = 10
 CHUNK_BYTES = 2**20
 
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
+_A_T = ((1.0, 1.0, 1.0, 0.0), (0.0, 1.0, -1.0, -1.0))
 
 
 def applies(x: np.ndarray, weight: np.ndarray, windows: Windows, groups: int) -> bool:
@@ -85,22 +87,6 @@ def _input_adjoint(tap: Callable[[int], np.ndarray], even: np.ndarray, odd: np.n
     third -= tap(0)
     even[..., shift:] += third
     odd[..., shift:] -= tap(3)
-
-
-def _output_pass(tap: Callable[[int], np.ndarray], out: np.ndarray) -> None:
-    """A^T along one axis: 4 taps -> 2 outputs."""
-    np.add(tap(0), tap(1), out=out[0])
-    out[0] += tap(2)
-    np.subtract(tap(1), tap(2), out=out[1])
-    out[1] -= tap(3)
-
-
-def _output_adjoint(tap: Callable[[int], np.ndarray], out: np.ndarray) -> None:
-    """A along one axis: 2 output gradients -> 4 tap gradients."""
-    np.copyto(out[0], tap(0))
-    np.add(tap(0), tap(1), out=out[1])
-    np.subtract(tap(0), tap(1), out=out[2])
-    np.negative(tap(1), out=out[3])
 
 
 # ----- the weight transform and its adjoint ---------------------------------------------------------------------
@@ -182,41 +168,52 @@ def input_adjoint(grad_v: np.ndarray, windows: Windows, grad_x: np.ndarray) -> N
 
 
 # ----- the output transform and its adjoint ---------------------------------------------------------------------
-def output_transform(m: np.ndarray, windows: Windows, out: np.ndarray) -> None:
-    """Y = A^T M A per tile: M (16, O, n*(th + 1)*(tw + 1)) -> out (n, O, Ho, Wo)."""
-    th, tw = _tiles(windows)
-    batch, out_channels = out.shape[:2]
+# Y = A^T M A is two small GEMMs, A^T along rows, then along columns. Each is one NumPy call that releases the GIL,
+# so it runs outside `_transforming`, beside the other thread's work, and it is faster than adding taps (a 2-image
+# slice of 32->64 28x28 on one thread: 66 us against 114, the adjoint 84 against 111). Placing the tiles in the
+# output, and gathering them from its gradient, are strided copies and take turns.
+def output_transform(m: np.ndarray, in_blocks: bool) -> np.ndarray:
+    """A^T M A per tile: M (16, O, n*(th + 1)*(tw + 1)) -> the tiles' 2x2 outputs (2, 2, O*n*(th + 1)*(tw + 1))."""
     size = m.shape[1] * m.shape[2]
-    m = m.reshape(4, 4, size)
+    a_t = np.array(_A_T, m.dtype)[None]
     rows_done = scratch((2, 4, size), m.dtype)
-    _output_pass(lambda r: m[r], rows_done)
-    tiles = scratch((2, 2, size), m.dtype)
-    _output_pass(lambda s: rows_done[:, s], tiles.swapaxes(0, 1))
+    _matmul(a_t, m.reshape(1, 4, 4 * size), rows_done.reshape(1, 2, 4 * size), in_blocks)
+    return _matmul(a_t, rows_done, scratch((2, 2, size), m.dtype), in_blocks)
+
+
+def place_output(tiles: np.ndarray, windows: Windows, out: np.ndarray) -> None:
+    """The tiles' outputs (2, 2, O*n*(th + 1)*(tw + 1)) into out (n, O, Ho, Wo), junk and cropped ones left out."""
+    th, tw = _tiles(windows)
+    batch, out_channels, height, width = out.shape
     tiles = tiles.reshape(2, 2, out_channels, batch, th + 1, tw + 1)
-    height, width = windows.output_size
     target = out.transpose(1, 0, 2, 3)
     for p in (0, 1):
         for q in (0, 1):
             target[:, :, p::2, q::2] = tiles[p, q, :, :, :len(range(p, height, 2)), :len(range(q, width, 2))]
 
 
-def output_adjoint(grad_output: np.ndarray, windows: Windows) -> np.ndarray:
-    """dM = A dY A^T per tile, the adjoint of `output_transform`: (n, O, Ho, Wo) -> (16, O, n*(th + 1)*(tw + 1))."""
+def gather_grad_output(grad_output: np.ndarray, windows: Windows) -> np.ndarray:
+    """The adjoint of `place_output`: dY (n, O, Ho, Wo) -> (2, 2, O*n*(th + 1)*(tw + 1)), zero where no output."""
     th, tw = _tiles(windows)
     batch, out_channels, height, width = grad_output.shape
-    dtype = grad_output.dtype
-    size = out_channels * batch * (th + 1) * (tw + 1)
-    tiles = scratch((2, 2, size), dtype)
+    tiles = scratch((2, 2, out_channels * batch * (th + 1) * (tw + 1)), grad_output.dtype)
     tiles.fill(0)  # junk tiles and the cropped positions of partial ones get zero gradient
     images = tiles.reshape(2, 2, out_channels, batch, th + 1, tw + 1)
     source = grad_output.transpose(1, 0, 2, 3)
     for p in (0, 1):
         for q in (0, 1):
             images[p, q, :, :, :len(range(p, height, 2)), :len(range(q, width, 2))] = source[:, :, p::2, q::2]
-    columns_done = scratch((4, 2, size), dtype)  # A along columns: (s, p, E)
-    _output_adjoint(lambda q: tiles[:, q], columns_done)
-    grad_m = scratch((4, 4, size), dtype)
-    _output_adjoint(lambda p: columns_done[:, p], grad_m)
+    return tiles
+
+
+def output_adjoint(tiles: np.ndarray, out_channels: int, in_blocks: bool) -> np.ndarray:
+    """dM = A dY A^T per tile, the adjoint of `output_transform`: (2, 2, O*n*(th + 1)*(tw + 1)) ->
+    (16, O, n*(th + 1)*(tw + 1))."""
+    size = tiles.shape[2]
+    a = np.array(_A_T, tiles.dtype).T[None]
+    columns_done = _matmul(a, tiles, scratch((2, 4, size), tiles.dtype), in_blocks)  # (p, s, E)
+    grad_m = scratch((4, 4, size), tiles.dtype)
+    _matmul(a, columns_done.reshape(1, 2, 4 * size), grad_m.reshape(1, 4, 4 * size), in_blocks)
     return grad_m.reshape(16, out_channels, size // out_channels)
 
 
@@ -256,7 +253,8 @@ ONE_THREAD_GEMM = 65536 * 4
 # other at every call and lose more to waking each other than the second core gives: measured on 2 cores, the four
 # transforms of one 32->64 28x28 image took 317 us on one thread and 700 us each on two at once. So the transforms
 # hold this lock, and the threads fall into turns: one transforms while the other runs its GEMMs, which release the
-# GIL for long. (A slice's output transform and the next slice's input transform share one turn: half the handoffs.)
+# GIL for long (the output transform's GEMMs among them). Placing a slice's output and the next slice's input
+# transform share one turn: half the handoffs. (Without the lock, on two threads: 5% slower.)
 _transforming = threading.Lock()
 
 
@@ -267,8 +265,8 @@ def _gemms_in_blocks() -> bool:
 
 
 def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> np.ndarray:
-    """a (16, M, K) @ b (16, K, N) into out (16, M, N), in blocks of at most ONE_THREAD_GEMM multiply-adds where
-    that is needed (`in_blocks`: then the BLAS computes each on the calling thread) or pays.
+    """a (S, M, K) @ b (S, K, N) into out (S, M, N), in blocks of at most ONE_THREAD_GEMM multiply-adds where
+    that is needed (`in_blocks`: then the BLAS computes each on the calling thread) or pays. a's S may be 1.
 
     The forward's and the input gradient's products run over long rows of tiles (N > K) and are cut into blocks of
     columns. The weight gradient's (K > N: a sum over all tiles into a small M x N) is always cut into blocks of
@@ -297,7 +295,7 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> n
         return out
     depth = max(1, ONE_THREAD_GEMM // (rows * columns))
     full = inner // depth * depth
-    products = scratch((16, inner // depth, rows, columns), out.dtype)  # one per block, then summed
+    products = scratch((out.shape[0], inner // depth, rows, columns), out.dtype)  # one per block, then summed
     np.sum(np.matmul(_blocks(a, 2, depth), _blocks(b, 1, depth), out=products), axis=1, out=out)
     if full < inner:
         out += np.matmul(a[:, :, full:], b[:, full:])
@@ -310,12 +308,12 @@ def _balanced(length: int, most: int) -> int:
 
 
 def _blocks(array: np.ndarray, axis: int, size: int) -> np.ndarray:
-    """A view of the whole blocks of `size` along `axis` (1 or 2) of a (16, P, Q) array, stacked on a new axis 1:
-    (16, blocks, P, size) for axis 2, (16, blocks, size, Q) for axis 1."""
+    """A view of the whole blocks of `size` along `axis` (1 or 2) of an (S, P, Q) array, stacked on a new axis 1:
+    (S, blocks, P, size) for axis 2, (S, blocks, size, Q) for axis 1."""
     count = array.shape[axis] // size
     if axis == 2:
-        return array[:, :, :count * size].reshape(16, array.shape[1], count, size).transpose(0, 2, 1, 3)
-    return array[:, :count * size].reshape(16, count, size, array.shape[2])
+        return array[:, :, :count * size].reshape(array.shape[0], array.shape[1], count, size).transpose(0, 2, 1, 3)
+    return array[:, :count * size].reshape(array.shape[0], count, size, array.shape[2])
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows: Windows,
@@ -349,8 +347,9 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows:
             m = _matmul(u, v, scratch((16, out_channels, v.shape[2]), x.dtype), in_blocks)
             if bias is not None:  # M at (1, 1) reaches each of its tile's 2x2 outputs once (row 1 of A is [1, 1])
                 m[5] += bias.reshape(-1, 1)
-            with _transforming:  # this slice's output transform, then the next slice's input transform
-                output_transform(m, windows, out[chunk])
+            tiles = output_transform(m, in_blocks)
+            with _transforming:  # this slice's output, then the next slice's input transform
+                place_output(tiles, windows, out[chunk])
                 if i + 1 < len(slices):
                     v = transformed(slices[i + 1])
 
@@ -381,7 +380,8 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
         grad_u = grad_b = None
         slices = chunks[first:last]
         with _transforming:
-            grad_m = output_adjoint(grad_output[slices[0]], windows)
+            tiles = gather_grad_output(grad_output[slices[0]], windows)
+        grad_m = output_adjoint(tiles, out_channels, in_blocks)
         for i, chunk in enumerate(slices):
             if need_b:  # dM at (1, 1) is the sum of its tile's 2x2 output gradients (row 1 of A is [1, 1])
                 part_b = grad_m[5].sum(axis=1)
@@ -393,11 +393,13 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
                 grad_u = part if grad_u is None else np.add(grad_u, part, out=grad_u)
             if need_x:
                 grad_v = _matmul(u_t, grad_m, scratch((16, channels, grad_m.shape[2]), dtype), in_blocks)
-            with _transforming:  # this slice's input adjoint, then the next slice's output adjoint
+            with _transforming:  # this slice's input adjoint, then the next slice's output gradient
                 if need_x:
                     input_adjoint(grad_v, windows, grad_x[chunk])
                 if i + 1 < len(slices):
-                    grad_m = output_adjoint(grad_output[slices[i + 1]], windows)
+                    tiles = gather_grad_output(grad_output[slices[i + 1]], windows)
+            if i + 1 < len(slices):
+                grad_m = output_adjoint(tiles, out_channels, in_blocks)
         shares[first] = grad_u, grad_b
 
     threads.parallel_chunks(run, len(chunks), _bytes_written(grad_output, channels, windows))
