@@ -181,11 +181,11 @@ def output_transform(m: np.ndarray, in_blocks: bool) -> np.ndarray:
     return _matmul(a_t, rows_done, scratch((2, 2, size), m.dtype), in_blocks)
 
 
-def place_output(tiles: np.ndarray, windows: Windows, out: np.ndarray) -> None:
+def place_output(outputs: np.ndarray, windows: Windows, out: np.ndarray) -> None:
     """The tiles' outputs (2, 2, O*n*(th + 1)*(tw + 1)) into out (n, O, Ho, Wo), junk and cropped ones left out."""
     th, tw = _tiles(windows)
     batch, out_channels, height, width = out.shape
-    tiles = tiles.reshape(2, 2, out_channels, batch, th + 1, tw + 1)
+    tiles = outputs.reshape(2, 2, out_channels, batch, th + 1, tw + 1)
     target = out.transpose(1, 0, 2, 3)
     for p in (0, 1):
         for q in (0, 1):
@@ -196,23 +196,23 @@ def gather_grad_output(grad_output: np.ndarray, windows: Windows) -> np.ndarray:
     """The adjoint of `place_output`: dY (n, O, Ho, Wo) -> (2, 2, O*n*(th + 1)*(tw + 1)), zero where no output."""
     th, tw = _tiles(windows)
     batch, out_channels, height, width = grad_output.shape
-    tiles = scratch((2, 2, out_channels * batch * (th + 1) * (tw + 1)), grad_output.dtype)
-    tiles.fill(0)  # junk tiles and the cropped positions of partial ones get zero gradient
-    images = tiles.reshape(2, 2, out_channels, batch, th + 1, tw + 1)
+    grad_outputs = scratch((2, 2, out_channels * batch * (th + 1) * (tw + 1)), grad_output.dtype)
+    grad_outputs.fill(0)  # junk tiles and the cropped positions of partial ones get zero gradient
+    images = grad_outputs.reshape(2, 2, out_channels, batch, th + 1, tw + 1)
     source = grad_output.transpose(1, 0, 2, 3)
     for p in (0, 1):
         for q in (0, 1):
             images[p, q, :, :, :len(range(p, height, 2)), :len(range(q, width, 2))] = source[:, :, p::2, q::2]
-    return tiles
+    return grad_outputs
 
 
-def output_adjoint(tiles: np.ndarray, out_channels: int, in_blocks: bool) -> np.ndarray:
+def output_adjoint(grad_outputs: np.ndarray, out_channels: int, in_blocks: bool) -> np.ndarray:
     """dM = A dY A^T per tile, the adjoint of `output_transform`: (2, 2, O*n*(th + 1)*(tw + 1)) ->
     (16, O, n*(th + 1)*(tw + 1))."""
-    size = tiles.shape[2]
-    a = np.array(_A_T, tiles.dtype).T[None]
-    columns_done = _matmul(a, tiles, scratch((2, 4, size), tiles.dtype), in_blocks)  # (p, s, E)
-    grad_m = scratch((4, 4, size), tiles.dtype)
+    size, dtype = grad_outputs.shape[2], grad_outputs.dtype
+    a = np.array(_A_T, dtype).T[None]
+    columns_done = _matmul(a, grad_outputs, scratch((2, 4, size), dtype), in_blocks)  # (p, s, E)
+    grad_m = scratch((4, 4, size), dtype)
     _matmul(a, columns_done.reshape(1, 2, 4 * size), grad_m.reshape(1, 4, 4 * size), in_blocks)
     return grad_m.reshape(16, out_channels, size // out_channels)
 
@@ -326,16 +326,16 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows:
     the output.
     """
     (batch, channels), out_channels = x.shape[:2], weight.shape[0]
-    tiles = _tile_slots(windows)
+    slots = _tile_slots(windows)
     u = weight_transform(weight)
     out = scratch((batch, out_channels, *windows.output_size), x.dtype)
-    kept = scratch((16, channels, batch, tiles), x.dtype) if keep_input else None
+    kept = scratch((16, channels, batch, slots), x.dtype) if keep_input else None
     chunks, in_blocks = _chunks(batch, max(channels, out_channels), windows, x.itemsize), _gemms_in_blocks()
 
     def transformed(chunk: slice) -> np.ndarray:
         n = chunk.stop - chunk.start
-        v = scratch((16, channels, n * tiles), x.dtype) if kept is None else \
-            kept[:, :, chunk].reshape(16, channels, n * tiles)
+        v = scratch((16, channels, n * slots), x.dtype) if kept is None else \
+            kept[:, :, chunk].reshape(16, channels, n * slots)
         input_transform(x[chunk], windows, v)
         return v
 
@@ -347,9 +347,9 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows:
             m = _matmul(u, v, scratch((16, out_channels, v.shape[2]), x.dtype), in_blocks)
             if bias is not None:  # M at (1, 1) reaches each of its tile's 2x2 outputs once (row 1 of A is [1, 1])
                 m[5] += bias.reshape(-1, 1)
-            tiles = output_transform(m, in_blocks)
+            outputs = output_transform(m, in_blocks)
             with _transforming:  # this slice's output, then the next slice's input transform
-                place_output(tiles, windows, out[chunk])
+                place_output(outputs, windows, out[chunk])
                 if i + 1 < len(slices):
                     v = transformed(slices[i + 1])
 
@@ -380,8 +380,8 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
         grad_u = grad_b = None
         slices = chunks[first:last]
         with _transforming:
-            tiles = gather_grad_output(grad_output[slices[0]], windows)
-        grad_m = output_adjoint(tiles, out_channels, in_blocks)
+            grad_outputs = gather_grad_output(grad_output[slices[0]], windows)
+        grad_m = output_adjoint(grad_outputs, out_channels, in_blocks)
         for i, chunk in enumerate(slices):
             if need_b:  # dM at (1, 1) is the sum of its tile's 2x2 output gradients (row 1 of A is [1, 1])
                 part_b = grad_m[5].sum(axis=1)
@@ -397,9 +397,9 @@ def backward(grad_output: np.ndarray, weight: np.ndarray, v: np.ndarray | None, 
                 if need_x:
                     input_adjoint(grad_v, windows, grad_x[chunk])
                 if i + 1 < len(slices):
-                    tiles = gather_grad_output(grad_output[slices[i + 1]], windows)
+                    grad_outputs = gather_grad_output(grad_output[slices[i + 1]], windows)
             if i + 1 < len(slices):
-                grad_m = output_adjoint(tiles, out_channels, in_blocks)
+                grad_m = output_adjoint(grad_outputs, out_channels, in_blocks)
         shares[first] = grad_u, grad_b
 
     threads.parallel_chunks(run, len(chunks), _bytes_written(grad_output, channels, windows))
