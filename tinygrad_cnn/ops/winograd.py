@@ -26,6 +26,8 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import threads
+from . import _gemm
+from ._gemm import blocks
 from ._util import ceil_div
 from ._windows import Windows, scratch
 
@@ -265,8 +267,9 @@ def _gemms_in_blocks() -> bool:
 
 
 def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> np.ndarray:
-    """a (S, M, K) @ b (S, K, N) into out (S, M, N), in blocks of at most ONE_THREAD_GEMM multiply-adds where
-    that is needed (`in_blocks`: then the BLAS computes each on the calling thread) or pays. a's S may be 1.
+    """a (S, M, K) @ b (S, K, N) into out (S, M, N), a's S may be 1: in blocks of at most ONE_THREAD_GEMM
+    multiply-adds where that is needed (`in_blocks`: then the BLAS computes each on the calling thread) or pays,
+    else in the blocks of `_gemm.matmul`.
 
     The forward's and the input gradient's products run over long rows of tiles (N > K) and are cut into blocks of
     columns. The weight gradient's (K > N: a sum over all tiles into a small M x N) is always cut into blocks of
@@ -280,23 +283,25 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> n
     if columns < inner and inner * columns <= ONE_THREAD_GEMM:
         height = _balanced(rows, ONE_THREAD_GEMM // (inner * columns))
         full = rows // height * height
-        np.matmul(_blocks(a, 1, height), b[:, None], out=_blocks(out, 1, height))
+        np.matmul(blocks(a, 1, height), b[:, None], out=blocks(out, 1, height))
         if full < rows:
             np.matmul(a[:, full:], b, out=out[:, full:])
         return out
-    if not in_blocks or rows * inner * columns <= ONE_THREAD_GEMM:
+    if not in_blocks:
+        return _gemm.matmul(a, b, out)
+    if rows * inner * columns <= ONE_THREAD_GEMM:
         return np.matmul(a, b, out=out)
     if columns >= inner:
         width = max(1, ONE_THREAD_GEMM // (rows * inner))
         full = columns // width * width
-        np.matmul(a[:, None], _blocks(b, 2, width), out=_blocks(out, 2, width))
+        np.matmul(a[:, None], blocks(b, 2, width), out=blocks(out, 2, width))
         if full < columns:
             np.matmul(a, b[:, :, full:], out=out[:, :, full:])
         return out
     depth = max(1, ONE_THREAD_GEMM // (rows * columns))
     full = inner // depth * depth
     products = scratch((out.shape[0], inner // depth, rows, columns), out.dtype)  # one per block, then summed
-    np.sum(np.matmul(_blocks(a, 2, depth), _blocks(b, 1, depth), out=products), axis=1, out=out)
+    np.sum(np.matmul(blocks(a, 2, depth), blocks(b, 1, depth), out=products), axis=1, out=out)
     if full < inner:
         out += np.matmul(a[:, :, full:], b[:, full:])
     return out
@@ -305,15 +310,6 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> n
 def _balanced(length: int, most: int) -> int:
     """The size of the fewest near-equal blocks of at most `most` that cover `length`."""
     return ceil_div(length, ceil_div(length, most))
-
-
-def _blocks(array: np.ndarray, axis: int, size: int) -> np.ndarray:
-    """A view of the whole blocks of `size` along `axis` (1 or 2) of an (S, P, Q) array, stacked on a new axis 1:
-    (S, blocks, P, size) for axis 2, (S, blocks, size, Q) for axis 1."""
-    count = array.shape[axis] // size
-    if axis == 2:
-        return array[:, :, :count * size].reshape(array.shape[0], array.shape[1], count, size).transpose(0, 2, 1, 3)
-    return array[:, :count * size].reshape(array.shape[0], count, size, array.shape[2])
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows: Windows,
