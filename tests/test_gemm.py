@@ -46,6 +46,16 @@ def test_products_above_the_limit_run_in_blocks_beside_a_one_thread_blas(shape_a
     np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("small_output, blocks", [(4, [2 * 50 * 2] * 3 + [1 * 50 * 2]), (3, [7 * 50 * 2])])
+def test_blocks_of_rows_have_at_most_small_output_outputs(small_output, blocks, counted_matmul, monkeypatch):
+    monkeypatch.setattr(threads, "BLAS_THREADS", 1)
+    monkeypatch.setattr(_gemm, "SMALL_GEMM", 200)
+    monkeypatch.setattr(_gemm, "SMALL_OUTPUT", small_output)  # 2 rows of 2 outputs fit in 4, not in 3 (1 row: whole)
+    a, b = np.ones((1, 7, 50)), np.ones((1, 50, 2))
+    np.testing.assert_array_equal(_gemm.matmul(a, b, np.empty((1, 7, 2))), np.full((1, 7, 2), 50.0))
+    assert sorted(counted_matmul) == sorted(blocks)
+
+
 def test_products_run_whole_beside_a_threaded_blas(counted_matmul, monkeypatch):
     monkeypatch.setattr(threads, "BLAS_THREADS", 2)
     monkeypatch.setattr(_gemm, "SMALL_GEMM", 1)

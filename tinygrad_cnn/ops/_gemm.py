@@ -18,16 +18,22 @@ from .. import threads
 SMALL_GEMM = 10**6
 # Narrower blocks of columns measured slower than the whole product: (64 x 288) @ (288 x 12544) in blocks of 48
 # columns took 7.7 ms against 6.1 whole. Blocks of rows pay from 2 rows on, and only at powers of two
-# ((150 x 6400) @ (6400 x 16): 8 rows 305 us, 9 rows 345; 1 row 738, slower than whole).
+# ((150 x 6400) @ (6400 x 16): 8 rows 305 us, 9 rows 345; 1 row 738, slower than whole). With B transposed, as in
+# a weight gradient, OpenBLAS takes a block to its small-matrix kernel only if the block's output has at most
+# SMALL_OUTPUT elements (sgemm_small_kernel_permit): (64 x 400) @ (400 x 120) in blocks of 16 rows took 174 us
+# against 93 whole.
 MIN_COLUMNS = 64
 MIN_ROWS = 2
+SMALL_OUTPUT = 1200
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """a (S, M, K) @ b (S, K, N) into out (S, M, N); S may be 1 on either side. Beside a one-thread BLAS a product
-    of more than SMALL_GEMM multiply-adds runs as blocks of columns that each stay within it, else of rows (a
-    power of two of them), all full blocks in one np.matmul over stacked views and the rest in a second; beside a
-    threaded BLAS it runs whole, spread over the BLAS's threads."""
+    """a (S, M, K) @ b (S, K, N) into out (S, M, N); S may be 1 on either side.
+
+    Beside a one-thread BLAS a product of more than SMALL_GEMM multiply-adds runs as blocks of columns that each
+    stay within it, else of rows (a power of two of them, with at most SMALL_OUTPUT outputs): all full blocks in one
+    np.matmul over stacked views, the rest in a second. Beside a threaded BLAS it runs whole, spread over the
+    BLAS's threads."""
     rows, inner = a.shape[1:]
     columns = b.shape[2]
     if threads.BLAS_THREADS > 1 or rows * inner * columns <= SMALL_GEMM:
@@ -39,7 +45,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
         if full < columns:
             np.matmul(a, b[:, :, full:], out=out[:, :, full:])
         return out
-    height = _power_of_two_at_most(SMALL_GEMM // (inner * columns))
+    height = _power_of_two_at_most(min(SMALL_GEMM // (inner * columns), SMALL_OUTPUT // columns))
     if MIN_ROWS <= height < rows:
         full = rows // height * height
         np.matmul(blocks(a, 1, height), b[:, None], out=blocks(out, 1, height))
