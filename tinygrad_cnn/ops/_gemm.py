@@ -40,19 +40,30 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.matmul(a, b, out=out)
     width = _power_of_two_at_most(SMALL_GEMM // (rows * inner))
     if width >= MIN_COLUMNS:
-        full = columns // width * width
-        np.matmul(a[:, None], blocks(b, 2, width), out=blocks(out, 2, width))
-        if full < columns:
-            np.matmul(a, b[:, :, full:], out=out[:, :, full:])
-        return out
+        return by_columns(a, b, out, width)
     height = _power_of_two_at_most(min(SMALL_GEMM // (inner * columns), SMALL_OUTPUT // columns))
     if MIN_ROWS <= height < rows:
-        full = rows // height * height
-        np.matmul(blocks(a, 1, height), b[:, None], out=blocks(out, 1, height))
-        if full < rows:
-            np.matmul(a[:, full:], b, out=out[:, full:])
-        return out
+        return by_rows(a, b, out, height)
     return np.matmul(a, b, out=out)
+
+
+def by_columns(a: np.ndarray, b: np.ndarray, out: np.ndarray, width: int) -> np.ndarray:
+    """a (S, M, K) @ b (S, K, N) into out (S, M, N) in blocks of `width` columns: the full ones in one np.matmul
+    over stacked views (one GIL release, not one per block), the rest in a second."""
+    full = b.shape[2] // width * width
+    np.matmul(a[:, None], blocks(b, 2, width), out=blocks(out, 2, width))
+    if full < b.shape[2]:
+        np.matmul(a, b[:, :, full:], out=out[:, :, full:])
+    return out
+
+
+def by_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray, height: int) -> np.ndarray:
+    """a (S, M, K) @ b (S, K, N) into out (S, M, N) in blocks of `height` rows, as `by_columns`."""
+    full = a.shape[1] // height * height
+    np.matmul(blocks(a, 1, height), b[:, None], out=blocks(out, 1, height))
+    if full < a.shape[1]:
+        np.matmul(a[:, full:], b, out=out[:, full:])
+    return out
 
 
 def _power_of_two_at_most(n: int) -> int:

@@ -274,30 +274,19 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, in_blocks: bool) -> n
     The forward's and the input gradient's products run over long rows of tiles (N > K) and are cut into blocks of
     columns. The weight gradient's (K > N: a sum over all tiles into a small M x N) is always cut into blocks of
     rows: OpenBLAS sees it with A transposed, and takes such a product to its small-matrix kernel only when the
-    output has at most 1200 elements (sgemm_small_kernel_permit); that kernel was 1.3-1.5x faster here than its
+    output has at most 1200 elements (`_gemm.SMALL_OUTPUT`); that kernel was 1.3-1.5x faster here than its
     packed GEMM (32 -> 64 and 64 -> 64 channels, 225-900 tiles). Only where a single row is too long does it fall
-    back to blocks of the inner dimension, summed. All full blocks go to one np.matmul over a stacked view (one GIL
-    release, not one per block), the remainder to a second."""
+    back to blocks of the inner dimension, summed (`_gemm.by_columns` says how blocks are run)."""
     rows, inner = a.shape[1:]
     columns = b.shape[2]
     if columns < inner and inner * columns <= ONE_THREAD_GEMM:
-        height = _balanced(rows, ONE_THREAD_GEMM // (inner * columns))
-        full = rows // height * height
-        np.matmul(blocks(a, 1, height), b[:, None], out=blocks(out, 1, height))
-        if full < rows:
-            np.matmul(a[:, full:], b, out=out[:, full:])
-        return out
+        return _gemm.by_rows(a, b, out, _balanced(rows, ONE_THREAD_GEMM // (inner * columns)))
     if not in_blocks:
         return _gemm.matmul(a, b, out)
     if rows * inner * columns <= ONE_THREAD_GEMM:
         return np.matmul(a, b, out=out)
     if columns >= inner:
-        width = max(1, ONE_THREAD_GEMM // (rows * inner))
-        full = columns // width * width
-        np.matmul(a[:, None], blocks(b, 2, width), out=blocks(out, 2, width))
-        if full < columns:
-            np.matmul(a, b[:, :, full:], out=out[:, :, full:])
-        return out
+        return _gemm.by_columns(a, b, out, max(1, ONE_THREAD_GEMM // (rows * inner)))
     depth = max(1, ONE_THREAD_GEMM // (rows * columns))
     full = inner // depth * depth
     products = scratch((out.shape[0], inner // depth, rows, columns), out.dtype)  # one per block, then summed
