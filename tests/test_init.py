@@ -60,9 +60,9 @@ def test_uniform_initialisers_stay_inside_their_bound():
 
 def test_fills_keep_dtype_bump_version_and_work_on_parameters_that_require_grad():
     weight = nn.Parameter(np.full((2, 3), 7, np.float32))
-    version = weight._version[0]
+    version = weight._version
     init.ones_(weight)
-    assert weight.dtype == np.float32 and (weight.data == 1).all() and weight._version[0] == version + 1
+    assert weight.dtype == np.float32 and (weight.data == 1).all() and weight._version == version + 1
     init.zeros_(weight)
     assert not weight.data.any()
     init.kaiming_normal_(weight)

@@ -24,7 +24,7 @@ from .tensor import (  # isort: skip
     zeros_like,
 )
 from . import data, datasets, nn, ops, optim, testing
-from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad
+from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .debug import detect_anomaly, explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
@@ -38,7 +38,7 @@ __all__ = [
     "Context", "Function", "GradcheckError", "Tensor", "arange", "bool_", "cat", "data", "datasets", "enable_grad",
     "explain_backward", "eye", "float32", "float64", "full", "gradcheck", "graph_stats", "int32", "int64",
     "is_grad_enabled", "load", "manual_seed", "nn", "no_grad", "ones", "ones_like", "ops", "optim", "rand",
-    "randn", "save", "stack", "tensor", "zeros", "zeros_like",
+    "randn", "save", "set_grad_enabled", "stack", "tensor", "zeros", "zeros_like",
     "draw_graph", "print_graph",
     "detect_anomaly", "testing",
     "get_num_threads", "set_num_threads",

@@ -9,6 +9,7 @@ The engine knows nothing of particular ops.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,14 +18,17 @@ import numpy as np
 from .tensor import Tensor
 
 
-class _GradMode:
-    """Process-wide switches read by every `Function.apply` (kept global: one attribute load per op)."""
+class _GradMode(threading.local):
+    """The switches read by every `Function.apply`, one set per thread as in PyTorch: `no_grad` in an
+    evaluation thread leaves a training thread recording. Attributes are read once per op."""
 
-    enabled: bool = True
-    scope: tuple = ()  # the nn.Module call path, set by Module.__call__, recorded on each node
-    anomaly: bool = False  # set by detect_anomaly: record creation sites and check for NaN/inf
-    hooks: list = []  # callables(ctx, output_array) run on each recorded node while anomaly is on
-    backward_check: Callable | None = None  # (node, grad_output, input_grads), run by backward while anomaly is on
+    def __init__(self) -> None:
+        self.enabled = True
+        self.scope: tuple = ()  # the nn.Module call path, set by Module.__call__, recorded on each node
+        self.scope_names: dict[int, str] = {}  # id(module) -> qualified name in the model being called
+        self.anomaly = False  # set by detect_anomaly: record creation sites and check for NaN/inf
+        self.hooks: list = []  # callables(ctx, output_array) run on each recorded node while anomaly is on
+        self.backward_check: Callable | None = None  # (node, grad_output, input_grads), while anomaly is on
 
 
 grad_mode = _GradMode()
@@ -52,7 +56,24 @@ class enable_grad(contextlib.ContextDecorator):
         grad_mode.enabled = self._previous
 
 
+class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 (named as PyTorch's)
+    """Turn recording on or off in this thread: at once when called, `tc.set_grad_enabled(False)`, or for
+    a block, `with tc.set_grad_enabled(training): ...`, after which the previous mode is restored."""
+
+    def __init__(self, mode: bool) -> None:
+        self._previous = grad_mode.enabled
+        self.mode = bool(mode)
+        grad_mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        grad_mode.enabled = self._previous
+
+
 def is_grad_enabled() -> bool:
+    """Whether ops record the graph in this thread."""
     return grad_mode.enabled
 
 
@@ -132,6 +153,8 @@ class Function:
         arrays, needs, parents = [], [], []
         for x in inputs:
             if isinstance(x, Tensor):
+                if x._view_of is not None and x._view_of != x._counter[1]:
+                    _refuse_stale_view(cls, x)
                 arrays.append(x.data)
                 needs.append(x.requires_grad)
                 parents.append(x if x._ctx is None else x._ctx)
@@ -145,20 +168,22 @@ class Function:
         output = cls.forward(ctx, *arrays, **attrs)
         if type(output) is not np.ndarray:
             output = np.asarray(output)
+        result = Tensor._make(output, ctx if record else None)
+        if output.base is not None or (arrays and output is arrays[0]):
+            _share_versions_with_viewed_input(result, inputs)
         if not record:
-            return Tensor._make(output, None)
+            return result
         ctx.function = cls
         ctx.parents = tuple(parents)
         ctx.attrs = attrs
         ctx.shape = output.shape
         ctx.dtype = output.dtype
         ctx.scope = grad_mode.scope
-        result = Tensor._make(output, ctx)
         if ctx.saved_tensors:
             # The version of each input or output whose array backward will read: it refuses to run if
             # one was changed in place since (PyTorch's rule: only saved tensors count).
             ctx.versions = [
-                (label, t._version, t._version[0])
+                (label, t._counter, t._counter[0])
                 for label, t in [*((f"input {i}", x) for i, x in enumerate(inputs)), ("its output", result)]
                 if isinstance(t, Tensor) and any(t.data is saved for saved in ctx.saved_tensors)
             ]
@@ -168,6 +193,31 @@ class Function:
             for hook in grad_mode.hooks:
                 hook(ctx, output)
         return result
+
+
+def _share_versions_with_viewed_input(result: Tensor, inputs: tuple) -> None:
+    """Make `result` a view of the input whose memory its array shares (reshape, slicing, transpose).
+
+    As in PyTorch, a view and its base share one version counter, so that changing either in place
+    invalidates the saved arrays of both; and a view remembers how often its base's history was
+    rewritten by a recorded in-place op, so that using a view taken before such a rewrite is refused
+    instead of giving a gradient that misses the rewrite.
+    """
+    owner = result.data if result.data.base is None else result.data.base
+    for x in inputs:
+        if isinstance(x, Tensor) and (x.data is owner or x.data.base is owner):
+            result._counter = x._counter
+            result._view_of = x._counter[1]
+            return
+
+
+def _refuse_stale_view(function: type[Function], view: Tensor) -> None:
+    raise RuntimeError(
+        f"{getattr(function, 'name', function.__name__)}: an input is a view (a reshape, slice or transpose) "
+        "of a tensor that was modified by an in-place operation recorded in the graph after the view was "
+        "taken, so the view's gradient would miss that operation; take the view again after the in-place "
+        "operation, or clone() the tensor before changing it"
+    )
 
 
 def _check_versions(node: Context) -> None:
@@ -249,7 +299,15 @@ def backward(
         if grad_output is not None:
             if trace is not None:
                 trace(node, grad_output)
-            input_grads = node.function.backward(node, grad_output)
+            try:
+                input_grads = node.function.backward(node, grad_output)
+            except ValueError as error:
+                if node.saved_tensors or "unpack" not in str(error):
+                    raise
+                raise RuntimeError(
+                    f"backward of '{node.name}': ctx.saved_tensors is empty ({error}); did its forward call "
+                    "ctx.save_for_backward(...) with the arrays backward needs?"
+                ) from error
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if len(input_grads) != len(node.parents):

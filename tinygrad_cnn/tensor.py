@@ -69,14 +69,17 @@ class Tensor:
     bool. `dtype=` converts. Only floating tensors can require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "name", "__weakref__")
+    # `_counter` is [changes in place, in-place rewrites of the graph], shared by a tensor and its views;
+    # `_view_of` is, for a view, the rewrite count of its base when the view was taken (else None).
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_counter", "_view_of", "name", "__weakref__")
     __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
         self.data = to_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx = None
-        self._version = [0]
+        self._counter = [0, 0]
+        self._view_of = None
         self.name = name
         self.requires_grad = False
         if requires_grad:
@@ -89,7 +92,8 @@ class Tensor:
         tensor.data = data
         tensor.grad = None
         tensor._ctx = ctx
-        tensor._version = [0]
+        tensor._counter = [0, 0]
+        tensor._view_of = None
         tensor.name = None
         tensor.requires_grad = ctx is not None
         return tensor
@@ -115,6 +119,11 @@ class Tensor:
         return self.data.size
 
     @property
+    def _version(self) -> int:
+        """How often this tensor (or a view sharing its memory) was changed in place, as PyTorch's."""
+        return self._counter[0]
+
+    @property
     def grad_fn(self) -> Any:
         """The graph node (`Context`) of the op that made this tensor; None for a leaf."""
         return self._ctx
@@ -132,6 +141,11 @@ class Tensor:
         return self
 
     def numpy(self) -> np.ndarray:
+        """The NumPy array itself (shared memory). Refused on a tensor that requires grad, as in PyTorch:
+        writing into the array would change values the graph has recorded; use `.detach().numpy()`."""
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
         return self.data
 
     def item(self) -> float | int | bool:
@@ -143,8 +157,11 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor._make(self.data, None)
+        """The same data, cut from the graph: it shares memory (and the version counter) with this tensor,
+        so changing either in place changes both, as in PyTorch; `clone()` for an independent copy."""
+        detached = Tensor._make(self.data, None)
+        detached._counter = self._counter
+        return detached
 
     def clone(self) -> Tensor:
         return _movement.Clone.apply(self)
@@ -222,54 +239,108 @@ class Tensor:
     def long(self) -> Tensor:
         return self.to(int64)
 
-    # ----- in place: these bump the version counter that backward checks --------------------------
-    def _modified(self) -> Tensor:
-        self._version[0] += 1
-        return self
+    # ----- in place: the same tensor changes and its version counter moves -------------------------
+    def _inplace(self, function: Any, *operands: Any, **attrs: Any) -> Tensor:
+        """Write function(self, *operands) into this tensor's own array, as PyTorch's in-place ops do.
 
-    def _check_inplace(self, what: str) -> None:
+        When grad is recorded the op runs on a snapshot of the old values (ops may save their input for
+        backward) and this tensor becomes the op's output in the graph; every check runs before anything
+        changes.
+        """
         from .autograd import grad_mode
 
-        if grad_mode.enabled and self.requires_grad and self._ctx is None:
-            raise RuntimeError(
-                f"{what}: a leaf tensor that requires grad cannot be changed in place while grad is "
-                "recorded; wrap it in `with tc.no_grad():`"
-            )
+        name = function.name
+        recording = grad_mode.enabled and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in operands))
+        if recording and self.requires_grad and self._ctx is None:
+            raise RuntimeError(f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
+                               "wrap the update in `with tc.no_grad():`")
+        if recording and self._view_of is not None:
+            raise RuntimeError(f"{name}: this tensor is a view (a reshape, slice or transpose) of another, and "
+                               "changing a view in place while grad is recorded is not supported; change the "
+                               "base tensor itself (base[index] = ...), or clone() the view first")
+        if not self.data.flags.writeable:
+            raise RuntimeError(f"{name}: this tensor is an expanded view whose elements share memory; clone() it "
+                               "before changing it in place")
+        source = Tensor._make(self.data.copy(), self._ctx) if recording else self
+        result = function.apply(source, *operands, **attrs)
+        if result.shape != self.shape:
+            raise RuntimeError(f"{name}: the result has shape {result.shape} but the tensor changed in place has "
+                               f"shape {self.shape}; an in-place op cannot broadcast the tensor it changes")
+        if result.dtype != self.dtype:
+            if not np.can_cast(result.dtype, self.dtype, "same_kind"):
+                raise RuntimeError(f"{name}: result type {result.dtype} can't be cast to the desired output type "
+                                   f"{self.dtype}")
+            result = result.to(self.dtype)
+        self.data[...] = result.data
+        self._counter[0] += 1
+        if recording:
+            self._ctx = result._ctx
+            self.requires_grad = True
+            self._counter[1] += 1  # views taken before now have a stale history: the engine refuses them
+        return self
 
-    def zero_(self) -> Tensor:
-        self._check_inplace("zero_")
-        self.data[...] = 0
-        return self._modified()
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        """self += alpha * other, in place."""
+        other = _operand(other)
+        return self._inplace(_inplace.AddInPlace, other if alpha == 1 else other * alpha)
 
-    def fill_(self, value: float) -> Tensor:
-        self._check_inplace("fill_")
-        self.data[...] = value
-        return self._modified()
-
-    def copy_(self, source: Any) -> Tensor:
-        self._check_inplace("copy_")
-        source = source.data if isinstance(source, Tensor) else np.asarray(source)
-        try:
-            np.copyto(self.data, np.broadcast_to(source, self.shape), casting="same_kind")
-        except ValueError as error:
-            raise ValueError(f"copy_: cannot copy shape {source.shape} into shape {self.shape}") from error
-        return self._modified()
-
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        self._check_inplace("add_")
-        other = other.data if isinstance(other, Tensor) else other
-        self.data += other if alpha == 1.0 else alpha * other
-        return self._modified()
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        """self -= alpha * other, in place."""
+        other = _operand(other)
+        return self._inplace(_inplace.SubInPlace, other if alpha == 1 else other * alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        self._check_inplace("mul_")
-        self.data *= other.data if isinstance(other, Tensor) else other
-        return self._modified()
+        """self *= other, in place."""
+        return self._inplace(_inplace.MulInPlace, _operand(other))
+
+    def div_(self, other: Any) -> Tensor:
+        """self /= other, in place."""
+        return self._inplace(_inplace.DivInPlace, _operand(other))
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """self limited to [min, max], in place."""
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given")
+        return self._inplace(_inplace.ClampInPlace, min=min, max=max)
+
+    clip_ = clamp_
+
+    def zero_(self) -> Tensor:
+        """Every element set to 0, in place."""
+        return self._inplace(_inplace.Zero)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Every element set to `value` (a number or a 0-d tensor), in place."""
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise RuntimeError(f"fill_: only a number or a 0-d tensor can be the value, got shape {value.shape}")
+        return self._inplace(_inplace.Fill, value)
+
+    def copy_(self, source: Any) -> Tensor:
+        """The elements of `source` (broadcast to this shape, converted to this dtype), in place."""
+        return self._inplace(_inplace.Copy, source if isinstance(source, Tensor) else to_array(source))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace("__setitem__")
-        self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
-        self._modified()
+        if not isinstance(value, (Tensor, int, float, bool)):
+            value = to_array(value)
+        self._inplace(_inplace.IndexPut, value, index=_index(index))
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+    def _modified(self) -> Tensor:
+        """Note a change made to `data` directly (optimizers, load_state_dict): saved arrays go stale."""
+        self._counter[0] += 1
+        return self
 
     # ----- arithmetic -------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -576,6 +647,7 @@ def stack(tensors: Iterable[Tensor], dim: int = 0) -> Tensor:
 from . import random as _random  # noqa: E402
 from .ops import activation as _activation  # noqa: E402
 from .ops import elementwise as _elementwise  # noqa: E402
+from .ops import inplace as _inplace  # noqa: E402
 from .ops import matmul as _matmul  # noqa: E402
 from .ops import movement as _movement  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402

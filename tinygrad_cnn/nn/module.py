@@ -44,8 +44,6 @@ class StateDictError(RuntimeError, ValueError):
 # Bumped whenever any module gains or loses a sub-module, so a cached name map (see __call__) knows
 # when it went stale without walking the tree on every call.
 _structure_version = [0]
-# The qualified names of the modules under the outermost module being called, keyed by id().
-_active_names: dict[int, str] = {}
 
 
 def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
@@ -357,19 +355,21 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run `forward` with `grad_mode.scope` naming this module, so graph nodes know their module."""
-        global _active_names
-        previous_scope, previous_names = grad_mode.scope, _active_names
+        """Run `forward` with `grad_mode.scope` naming this module, so graph nodes know their module.
+
+        The scope is per thread, as grad mode is: a model called in another thread names its own nodes."""
+        mode = grad_mode  # thread-local: read once
+        previous_scope, previous_names = mode.scope, mode.scope_names
         if previous_scope:
-            name = _active_names.get(id(self), type(self).__name__)
-            grad_mode.scope = (*previous_scope, (name, type(self).__name__))
+            name = previous_names.get(id(self), type(self).__name__)
+            mode.scope = (*previous_scope, (name, type(self).__name__))
         else:
-            _active_names = self._qualified_names()
-            grad_mode.scope = (("", type(self).__name__),)
+            mode.scope_names = self._qualified_names()
+            mode.scope = (("", type(self).__name__),)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            grad_mode.scope, _active_names = previous_scope, previous_names
+            mode.scope, mode.scope_names = previous_scope, previous_names
 
     def __getstate__(self) -> dict[str, Any]:
         # The name cache is keyed by id(): a copy or an unpickled model must build its own.
@@ -386,7 +386,7 @@ class Module:
 
     def _describe(self) -> str:
         """This module for error messages: its qualified name in the model being called, and its repr."""
-        name = _active_names.get(id(self))
+        name = grad_mode.scope_names.get(id(self))
         return f"{name} ({self!r})" if name else repr(self)
 
     # ----- printing ---------------------------------------------------------------------------

@@ -40,6 +40,8 @@ class OpInfo:
 
     `kinks(sample)` gives, per positional argument, a bool mask of the elements that sit on a point
     where the op is not differentiable (relu at 0, tied maxima), or None when there are none.
+    `inplace(tensor, *args, **attrs)`, for an in-place op, is the Tensor method that runs it (`x.add_(y)`):
+    the tests call that on a clone of the first input, so that the in-place path is what they check.
     """
 
     name: str
@@ -47,23 +49,31 @@ class OpInfo:
     samples: SampleFn
     kinks: Callable[[Sample], list] | None = None
     doc: str = ""
+    inplace: Callable[..., Any] | None = None
 
 
 registry: dict[str, OpInfo] = {}
 
 
-def register(name: str, samples: SampleFn, kinks: Callable[[Sample], list] | None = None) -> Callable:
+def register(name: str, samples: SampleFn, kinks: Callable[[Sample], list] | None = None,
+             inplace: Callable[..., Any] | None = None) -> Callable:
     """Class decorator: `@register("mul", samples=...)` over a Function subclass."""
 
     def decorate(function: type[Function]) -> type[Function]:
         if name in registry:
             raise ValueError(f"an op named {name!r} is already registered ({registry[name].function.__name__})")
         function.name = name
-        registry[name] = OpInfo(name, function, samples, kinks, (function.__doc__ or "").strip())
+        registry[name] = OpInfo(name, function, samples, kinks, (function.__doc__ or "").strip(), inplace)
         return function
 
     return decorate
 
 
 def call(info: OpInfo, *args: Any, **attrs: Any) -> Any:
-    return info.function.apply(*args, **attrs)
+    """Run a registered op on Tensors as the tests do: its Function, or its in-place method on a clone of
+    the first argument (which then is the result)."""
+    if info.inplace is None:
+        return info.function.apply(*args, **attrs)
+    target = args[0].clone()
+    info.inplace(target, *args[1:], **attrs)
+    return target
