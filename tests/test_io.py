@@ -5,6 +5,9 @@ import json
 import os
 import pickle
 import struct
+import subprocess
+import sys
+import threading
 import tracemalloc
 import zipfile
 import zlib
@@ -396,3 +399,91 @@ def test_load_accepts_weights_only_like_torch(tmp_path):
         np.testing.assert_array_equal(tc.load(tmp_path / "model.npz", weights_only=weights_only)["w"], np.ones(2))
     with pytest.raises(TypeError, match="weights_only"):
         tc.load(tmp_path / "model.npz", weights_only="yes")
+
+
+# ----- crash-safe saving ---------------------------------------------------------------------------
+# A child saves two arrays full of `value` and stops at `pause_at` until told to go on (or is killed).
+_SAVE_AND_PAUSE = """
+import os, sys
+import numpy as np
+import tinygrad_cnn as tc
+path, value, pause_at = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+
+def pausing(original):
+    def paused(*args, **kwargs):
+        result = original(*args, **kwargs)
+        print("paused", flush=True)
+        sys.stdin.readline()
+        return result
+    return paused
+
+if pause_at == "first array written":
+    np.lib.format.write_array = pausing(np.lib.format.write_array)
+else:
+    setattr(os, pause_at, pausing(getattr(os, pause_at)))
+tc.save({"a": np.full(2**17, value), "b": np.full(2**17, value)}, path)
+"""
+
+
+def _start_paused_save(path, value, pause_at):
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(tc.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]))
+    child = subprocess.Popen([sys.executable, "-c", _SAVE_AND_PAUSE, str(path), str(value), pause_at],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    assert child.stdout.readline() == b"paused\n"
+    return child
+
+
+def _saved_value(path):
+    loaded = tc.load(path)
+    assert loaded["a"].shape == loaded["b"].shape == (2**17,) and (loaded["a"] == loaded["a"][0]).all()
+    assert (loaded["b"] == loaded["a"][0]).all()
+    return loaded["a"][0]
+
+
+def test_saves_killed_midway_leave_a_whole_file_and_at_most_one_temporary(tmp_path):
+    path = tmp_path / "model.npz"
+    tc.save({"a": np.zeros(2**17), "b": np.zeros(2**17)}, path)
+    for value, pause_at, expected in [(1, "first array written", 0), (2, "fsync", 0), (3, "replace", 3)]:
+        child = _start_paused_save(path, value, pause_at)
+        child.kill()
+        child.wait(timeout=60)
+        assert len(os.listdir(tmp_path)) <= 2, os.listdir(tmp_path)
+        assert _saved_value(path) == expected
+    tc.save({"a": np.ones(2**17), "b": np.ones(2**17)}, path)  # and the next save clears the stale one
+    assert os.listdir(tmp_path) == ["model.npz"] and _saved_value(path) == 1
+
+
+def test_two_saves_of_one_path_take_turns(tmp_path):
+    path = tmp_path / "model.npz"
+    child = _start_paused_save(path, 1, "fsync")  # written, not yet renamed: holds the temporary
+    errors = []
+    saving = threading.Thread(target=lambda: _collect_errors(errors, tc.save,
+                                                             {"a": np.full(2**17, 2.0), "b": np.full(2**17, 2.0)},
+                                                             path))
+    saving.start()
+    saving.join(timeout=0.5)
+    assert saving.is_alive()  # waiting for the child's save to finish
+    child.communicate(b"go\n", timeout=60)
+    saving.join(timeout=60)
+    assert child.returncode == 0 and not errors
+    assert _saved_value(path) == 2 and os.listdir(tmp_path) == ["model.npz"]
+
+
+def _collect_errors(errors, function, *args):
+    try:
+        function(*args)
+    except Exception as error:  # reported by the test
+        errors.append(error)
+
+
+def test_save_writes_through_a_symlink_and_keeps_it(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "links").mkdir()
+    target, link = tmp_path / "real" / "model.npz", tmp_path / "links" / "latest.npz"
+    tc.save({"w": np.zeros(2)}, target)
+    link.symlink_to(target)
+    tc.save({"w": np.ones(2)}, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    np.testing.assert_array_equal(tc.load(target)["w"], np.ones(2))
+    assert os.listdir(tmp_path / "real") == ["model.npz"] and os.listdir(tmp_path / "links") == ["latest.npz"]

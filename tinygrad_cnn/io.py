@@ -3,7 +3,7 @@
 `save` flattens a nested structure (dicts, lists, tuples of Tensors, arrays, numbers, strings,
 bools, None) into numbered arrays `arr_0.npy, arr_1.npy, ...` plus one JSON description of the
 structure, stored as a string array, in an uncompressed zip (NumPy's `.npz`). It writes a temporary
-file in the same folder and renames it over `path`, so a crash never leaves half a checkpoint.
+file beside the target and renames it over the target, so a crash never leaves half a checkpoint.
 
 `load` reads the zip itself rather than through `np.load`, so that it can check every declared size
 before inflating anything (a zip bomb is refused, not inflated), read each array straight into its
@@ -16,13 +16,17 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import zipfile
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from .tensor import Tensor, as_dtype
+
+try:  # POSIX: saves of one path from several processes take turns (see _open_temporary)
+    import fcntl
+except ImportError:  # Windows: no flock; concurrent saves of the same path are not guarded there
+    fcntl = None
 
 _STRUCTURE_KEY = "__tinygrad_cnn_structure__"
 _FORMAT_VERSION = 1
@@ -63,36 +67,82 @@ def _encode(obj: Any, arrays: list[np.ndarray], where: str, depth: int = 0) -> A
                     "and dicts/lists/tuples of them can be saved")
 
 
-def _umask() -> int:
-    """The process's umask (reading it means setting it, so it is set straight back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _open_temporary(temporary: str) -> int:
+    """A descriptor for a new file at the fixed name `temporary`, locked so that no other save uses it.
+
+    The name is fixed (`.<target>.tmp`) so a save killed mid-write leaves at most one stale file,
+    which the next save of the same target removes. A stale file is told from one another process is
+    writing by its lock: flock locks die with their process. Only the holder of a file's lock removes
+    or renames it, after checking the name still points to that file, so two saves of the same
+    path take turns instead of renaming each other's half-written files into place."""
+    no_follow = getattr(os, "O_NOFOLLOW", 0)  # never write through a link planted at the temporary name
+    while True:
+        try:
+            descriptor, created = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | no_follow, 0o666), True
+        except FileExistsError:
+            try:
+                descriptor, created = os.open(temporary, os.O_WRONLY | no_follow), False
+            except FileNotFoundError:  # its owner just renamed or removed it: try creating again
+                continue
+        try:
+            if fcntl is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)  # waits while another save of this target runs
+            try:
+                still_ours = os.path.samestat(os.fstat(descriptor), os.lstat(temporary))
+            except FileNotFoundError:
+                still_ours = False
+            if still_ours and created:
+                return descriptor
+            if still_ours:
+                os.remove(temporary)  # stale: left by a save that was killed, whose lock died with it
+        except BaseException:
+            os.close(descriptor)
+            raise
+        os.close(descriptor)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make a rename in `folder` durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write obj (a state dict, an optimizer state, or any nesting of dicts/lists/tuples of Tensors,
-    arrays and numbers) to exactly `path` as a `.npz` file, atomically."""
+    arrays and numbers) to exactly `path` as a `.npz` file, atomically.
+
+    If `path` is a symbolic link, the file it points to gets the new content and the link stays.
+    The file's permissions follow the umask, like any new file."""
     arrays: list[np.ndarray] = []
     structure = _encode(obj, arrays, "obj")
     entries = {f"arr_{i}": array for i, array in enumerate(arrays)}
     entries[_STRUCTURE_KEY] = np.array(json.dumps({"version": _FORMAT_VERSION, "root": structure}))
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        # A file object, not a name: NumPy would append ".npz" to a name without it.
-        with os.fdopen(handle, "wb") as file:
+    # Through a link to its file, and the temporary beside that file: os.replace is atomic only within a folder.
+    target = os.path.realpath(os.fspath(path))
+    folder, name = os.path.split(target)
+    temporary = os.path.join(folder, f".{name}.tmp")
+    renamed = False
+    # A file object, not a name: NumPy would append ".npz" to a name without it. The lock lasts until it closes.
+    with os.fdopen(_open_temporary(temporary), "wb") as file:
+        try:
             np.savez(file, allow_pickle=False, **entries)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a saved model should not be
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
+            os.replace(temporary, target)
+            renamed = True
+        except BaseException:
+            if not renamed:
+                os.remove(temporary)
+            raise
+    _fsync_folder(folder)
 
 
 # ----- load: the archive and its members ---------------------------------------------------------
