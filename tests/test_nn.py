@@ -162,6 +162,105 @@ def test_non_persistent_buffers_are_not_in_state_dict():
     assert list(module.state_dict()) == ["kept"] and len(list(module.buffers())) == 2
 
 
+def _values(module):
+    """Copies of every state dict value and each tensor's version, to compare after a failed load."""
+    return {k: (v.data.copy(), v.dtype) for k, v in module.state_dict().items()}, \
+        [t._version[0] for t in module._state_targets().values()]
+
+
+def _assert_same_values(module, before):
+    values, versions = before
+    for key, value in module.state_dict().items():
+        np.testing.assert_array_equal(value.data, values[key][0], err_msg=key)
+        assert value.dtype == values[key][1]
+    assert [t._version[0] for t in module._state_targets().values()] == versions
+
+
+def test_load_state_dict_returns_the_incompatible_keys_as_a_named_tuple_like_torch():
+    net = Net()
+    result = net.load_state_dict(net.state_dict())
+    assert result.missing_keys == [] and result.unexpected_keys == [] and result == ([], [])
+    assert repr(result) == "<All keys matched successfully>"
+    state = {k: v for k, v in net.state_dict().items() if k != "head.weight"}
+    state["other"] = np.ones(1)
+    result = net.load_state_dict(state, strict=False)
+    assert result._fields == ("missing_keys", "unexpected_keys")
+    assert result.missing_keys == ["head.weight"] and result.unexpected_keys == ["other"]
+    assert repr(result) == "IncompatibleKeys(missing_keys=['head.weight'], unexpected_keys=['other'])"
+
+
+@pytest.mark.parametrize("value", [[1.0, 2.0, 3.0], 2.0, None, "abc"])
+def test_a_value_that_is_not_a_tensor_or_array_is_refused_naming_the_key(value):
+    net = Net()
+    state = {k: v.data.copy() + 1 for k, v in Net().state_dict().items()}
+    state["features.2.weight"] = value
+    before = _values(net)
+    message = rf"'features.2.weight': expected a Tensor or NumPy array, got {type(value).__name__}"
+    with pytest.raises(RuntimeError, match=message):
+        net.load_state_dict(state)
+    _assert_same_values(net, before)
+
+
+def test_non_tensor_values_are_refused_by_torch_too():
+    torch = pytest.importorskip("torch", reason="torch is optional: compares load_state_dict with PyTorch")
+    module = torch.nn.Linear(2, 1)
+    with pytest.raises(RuntimeError, match="expected torch.Tensor"):
+        module.load_state_dict({"weight": [[1.0, 2.0]], "bias": torch.zeros(1)})
+
+
+@pytest.mark.parametrize("missing", ["features.2.running_mean", "features.2.running_var",
+                                     "features.2.num_batches_tracked"])
+def test_a_missing_buffer_is_an_error_under_strict_and_nothing_is_copied(missing):
+    net = Net()
+    state = {k: v.data.copy() + 1 for k, v in Net().state_dict().items()}
+    del state[missing]
+    before = _values(net)
+    with pytest.raises(RuntimeError, match=rf"missing keys: '{missing}'"):
+        net.load_state_dict(state)
+    _assert_same_values(net, before)
+    assert net.load_state_dict(state, strict=False).missing_keys == [missing]
+
+
+def test_values_are_cast_to_each_tensors_dtype_as_torch_copy_does():
+    net = Net()  # float32 parameters, an int64 counter
+    state = {k: v.data.astype(np.float64) + 0.1 for k, v in Net().state_dict().items()}
+    state["features.2.num_batches_tracked"] = np.array(7, np.int32)
+    state["head.weight"] = np.arange(6, dtype=np.int64).reshape(2, 3)
+    net.load_state_dict(state)
+    assert net.features[0].weight.dtype == np.float32 and net.features[2].num_batches_tracked.dtype == np.int64
+    np.testing.assert_array_equal(net.features[0].weight.data, state["features.0.weight"].astype(np.float32))
+    np.testing.assert_array_equal(net.head.weight.data, np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert net.features[2].num_batches_tracked.item() == 7
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("features.0.weight", np.full((3, 4), 1e300), r"features.0.weight: values of dtype float64 overflow float32"),
+    ("features.2.num_batches_tracked", np.array(2.7), r"num_batches_tracked: int64 cannot hold the value 2.7"),
+    ("features.2.num_batches_tracked", np.array(np.nan), r"num_batches_tracked: int64 cannot hold the value nan"),
+    ("features.2.bias", np.ones(3, np.complex128), r"features.2.bias: value of dtype complex128 is not a real"),
+])
+def test_a_value_the_cast_would_change_is_refused_and_nothing_is_copied(key, value, message):
+    # PyTorch stores these silently (inf, 2, a garbage count, the real part); we refuse them. The bad
+    # key comes after others in the model's order, so a copy-as-you-go load would have changed those.
+    net = Net()
+    state = {k: v.data.copy() + 1 for k, v in Net().state_dict().items()}
+    state[key] = value
+    before = _values(net)
+    with pytest.raises(RuntimeError, match=message):
+        net.load_state_dict(state)
+    _assert_same_values(net, before)
+
+
+def test_a_state_dict_that_shares_memory_with_the_model_loads_as_given():
+    # Swapping two weights through views of the model's own arrays: every value is read before any is copied.
+    model = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False))
+    first, second = model[0].weight.data.copy(), model[1].weight.data.copy()
+    state = model.state_dict()
+    model.load_state_dict({"0.weight": state["1.weight"], "1.weight": state["0.weight"]})
+    np.testing.assert_array_equal(model[0].weight.data, second)
+    np.testing.assert_array_equal(model[1].weight.data, first)
+
+
 # ----- call scope ---------------------------------------------------------------------------------
 def test_call_records_the_module_path_on_graph_nodes_and_restores_it():
     net = Net()

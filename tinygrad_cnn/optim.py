@@ -3,13 +3,21 @@
 Each takes parameters, or a list of parameter groups (dicts with "params" and their own options), and
 updates every parameter's `.data` in place in its own dtype (float32 stays float32), bumping the
 parameter's version so that a graph built before the step refuses a stale backward.
+
+Nothing changes half-way: options are checked when a group is added, `step()` checks every gradient,
+parameter and state entry before it updates any parameter, and `load_state_dict` checks the whole
+state before it replaces anything. Options are stored as Python numbers: NumPy scalars and
+one-element Tensors are read once into a float or int (a Tensor changed later does not change the
+optimizer; set `group["lr"]` instead). Unlike PyTorch, NaN and infinity are refused for every
+numeric option (PyTorch takes `lr=nan` and turns every weight into NaN at the first step).
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,11 +27,79 @@ from .nn.module import zero_grads
 from .tensor import Tensor
 
 
+def _read_number(name: str, value: Any) -> int | float:
+    """`value` (a number, a NumPy scalar, a one-element Tensor or array) as a finite Python int or float."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise ValueError(f"{name} given as a Tensor or array must have one element, got shape {value.shape}")
+        value = value.reshape(())[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    number = value.item() if isinstance(value, np.generic) else value
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(f"invalid {name}={number}: NaN and infinity are refused")
+    return number
+
+
+def _read_flag(name: str, value: Any) -> bool:
+    """`value` (True/False, a NumPy bool) as a Python bool; anything else is refused, 0 and 1 included."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def _read_step_count(value: Any) -> int:
+    """A saved step count (an int, an integral float, or PyTorch's 0-d float tensor as a 0-d array or
+    Tensor) as a Python int >= 0."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray):
+        if value.shape != ():
+            raise ValueError(f"'step' must be a number or a 0-d tensor, got shape {value.shape}")
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"'step' must be a number, got {type(value).__name__} {value!r}")
+    count = value.item() if isinstance(value, np.generic) else value
+    if isinstance(count, float):
+        if not (math.isfinite(count) and count.is_integer()):
+            raise ValueError(f"'step' must be a whole number, got {count}")
+        count = int(count)
+    if count < 0:
+        raise ValueError(f"'step' must be >= 0, got {count}")
+    return count
+
+
+def _read_param_id(value: Any) -> int:
+    """A parameter number from a saved group's "params" or a "state" key (an int, or its digits as text)."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"parameter ids are integers, got {value!r}")
+    return operator.index(value)
+
+
 class Optimizer:
-    """Base class: parameter groups, per-parameter state, `zero_grad`, `state_dict`, `load_state_dict`."""
+    """Base class: parameter groups, per-parameter state, `zero_grad`, `step`, `state_dict`, `load_state_dict`.
+
+    A subclass names its options' rules in `_number_options` (name -> (lowest allowed, bound excluded
+    above)) and `_flag_options`, the state each parameter keeps in `_state_layout`, and its update in
+    `_update`.
+    """
+
+    _number_options: dict[str, tuple[float | None, float | None]] = {"lr": (0.0, None), "weight_decay": (0.0, None)}
+    _flag_options: tuple[str, ...] = ()
+    # Options that PyTorch's groups carry and we do not: name -> the values whose arithmetic we follow
+    # exactly (foreach, fused and capturable only choose how torch runs the same rule). A state dict
+    # from torch may hold them with these values; they are checked and dropped.
+    _torch_options: dict[str, tuple[Any, ...]] = {"maximize": (False,), "differentiable": (False,),
+                                                  "foreach": (None, False, True), "fused": (None, False, True)}
+    _may_be_none: frozenset[str] = frozenset()  # state entries that PyTorch may save as None
+    _second_moments: frozenset[str] = frozenset()  # state arrays that can never be negative
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
-        self.defaults = defaults
+        self.defaults = self._checked_options(defaults, list(defaults), type(self).__name__)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}  # by id(param): arrays and the step count
         if isinstance(params, Tensor):
@@ -41,6 +117,8 @@ class Optimizer:
         """Add a group of parameters with its own options (missing options take the defaults)."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param group must be a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"param group must have a 'params' entry, got keys {sorted(param_group)}")
         params = param_group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         for param in params:
@@ -60,39 +138,142 @@ class Optimizer:
         if unknown:
             raise TypeError(f"{type(self).__name__}: unknown option(s) {sorted(unknown)} in a parameter group "
                             f"(known: {sorted(self.defaults)})")
-        group = {**self.defaults, **param_group, "params": params}
-        self._check_group(group)
-        self.param_groups.append(group)
+        options = {**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}}
+        options = self._checked_options(options, list(self.defaults),
+                                        f"{type(self).__name__}: parameter group {len(self.param_groups)}")
+        self.param_groups.append({**options, "params": params})
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        """Validate one group's options (each optimizer names its own rules)."""
-        lr = group["lr"]
-        if not isinstance(lr, (int, float)) or lr < 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate {lr!r} (expected a number >= 0)")
-        if group.get("weight_decay", 0) < 0:
-            raise ValueError(f"{type(self).__name__}: invalid weight_decay value {group['weight_decay']!r}")
+    # ----- options ----------------------------------------------------------------------------
+    def _read_option(self, name: str, value: Any) -> Any:
+        """One option's value, normalized (Python numbers, bools, tuples); TypeError/ValueError if invalid."""
+        if name in self._flag_options:
+            return _read_flag(name, value)
+        low, high = self._number_options[name]
+        number = _read_number(name, value)
+        if low is not None and number < low:
+            raise ValueError(f"invalid {name}={number!r}: expected a number >= {low:g}")
+        if high is not None and number >= high:
+            raise ValueError(f"invalid {name}={number!r}: expected a number < {high:g}")
+        return number
 
+    def _check_combination(self, options: dict[str, Any]) -> None:
+        """Rules between options (each already valid on its own); ValueError if they conflict."""
+
+    def _read_options(self, options: Mapping[str, Any], names: Iterable[str],
+                      problems: list[Exception]) -> dict[str, Any]:
+        """The options `names` from `options`, normalized; every problem is appended to `problems`."""
+        read, problems_before = {}, len(problems)
+        for name in names:
+            if name not in options:
+                problems.append(ValueError(f"option {name!r} is missing"))
+                continue
+            try:
+                read[name] = self._read_option(name, options[name])
+            except (TypeError, ValueError) as error:
+                problems.append(error)
+        if len(problems) == problems_before:
+            try:
+                self._check_combination(read)
+            except ValueError as error:
+                problems.append(error)
+        return read
+
+    def _checked_options(self, options: Mapping[str, Any], names: Iterable[str], where: str) -> dict[str, Any]:
+        """The options `names` normalized, or the first problem raised (its type kept) with every
+        problem in its message."""
+        problems: list[Exception] = []
+        read = self._read_options(options, names, problems)
+        if problems:
+            raise type(problems[0])(f"{where}: " + "; ".join(str(p) for p in problems))
+        return read
+
+    # ----- state of one parameter -------------------------------------------------------------
+    def _state_layout(self, options: dict[str, Any]) -> tuple[set[str], set[str]]:
+        """(required, allowed) names of a parameter's state entries once it has any state."""
+        return set(), set()
+
+    def _state_problems(self, state: Mapping[str, Any], shape: tuple[int, ...], options: dict[str, Any],
+                        reported: frozenset[str] = frozenset()) -> list[str]:
+        """What is wrong with one parameter's state (arrays and the step count) for a parameter of
+        `shape`; an empty state is a fresh one and always fits. Entries in `reported` (unreadable,
+        already reported) are not called missing."""
+        if not state and not reported:
+            return []
+        required, allowed = self._state_layout(options)
+        problems = []
+        missing, unknown = required - set(state) - reported, set(state) - allowed
+        if missing:
+            problems.append(f"missing state entries {sorted(missing)}")
+        if unknown:
+            problems.append(f"unknown state entries {', '.join(sorted(map(repr, unknown)))} "
+                            f"(allowed: {sorted(allowed)})")
+        for name in sorted(set(state) & allowed):
+            value = state[name]
+            if name == "step":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    problems.append(f"'step' must be an integer >= 0, got {value!r}")
+            elif value is None and name in self._may_be_none:
+                continue
+            elif not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+                kind = f"dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
+                problems.append(f"state {name!r} must be a floating point array, got {kind}")
+            elif value.shape != shape:
+                problems.append(f"state {name!r} has shape {value.shape}, but the parameter has shape {shape}")
+        return problems
+
+    # ----- stepping ---------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's `.grad`: drop it (default) or fill it with zeros."""
         zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; `closure` (re-evaluating the loss) is called
-        first, with grad enabled, and its value returned."""
+        first, with grad enabled, and its value returned.
+
+        Every group's options, every gradient (a floating Tensor of its parameter's shape, never
+        broadcast; a float of another width is cast) and every parameter's state are checked before
+        any parameter or state changes: a wrong shape raises RuntimeError, a wrong type TypeError.
+        """
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
+        for param, grad, options in self._checked_updates():
+            self._update(param.data, grad, self.state.setdefault(id(param), {}), options)
+            param._modified()
+        return loss
+
+    def _checked_updates(self) -> list[tuple[Tensor, np.ndarray, dict[str, Any]]]:
+        """(parameter, gradient array in the parameter's dtype, its group's options) for each parameter
+        with a gradient, after checking all of them; raises before anything changes."""
+        name = type(self).__name__
+        updates = []
+        for group_index, group in enumerate(self.param_groups):
+            options = self._checked_options(group, list(self.defaults), f"{name}.step: parameter group {group_index}")
+            for position, param in enumerate(group["params"]):
                 if param.grad is None:
                     continue
-                grad = param.grad.data
-                if grad.dtype != param.dtype:
-                    grad = grad.astype(param.dtype)
-                self._update(param.data, grad, self.state.setdefault(id(param), {}), group)
-                param._modified()
-        return loss
+                where = f"{name}.step: parameter {position} of group {group_index}"
+                data, grad = param.data, param.grad
+                if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
+                    kind = f"dtype {data.dtype}" if isinstance(data, np.ndarray) else type(data).__name__
+                    raise TypeError(f"{where} holds {kind}; only floating point parameters can be optimized")
+                if not data.flags.writeable:
+                    raise RuntimeError(f"{where} (shape {data.shape}) holds a read-only array")
+                if not isinstance(grad, Tensor):
+                    raise TypeError(f"{where}: .grad must be a Tensor or None, got {type(grad).__name__}")
+                if grad.dtype.kind != "f":
+                    raise TypeError(f"{where}: the gradient has dtype {grad.dtype}; it must be floating point "
+                                    f"like the parameter ({data.dtype})")
+                if grad.shape != data.shape:
+                    raise RuntimeError(f"{where}: the gradient has shape {grad.shape}, but the parameter has "
+                                       f"shape {data.shape}")
+                problems = self._state_problems(self.state.get(id(param), {}), data.shape, options)
+                if problems:
+                    raise RuntimeError(f"{where} (shape {data.shape}): its state does not fit: " + "; ".join(problems))
+                grad_array = grad.data if grad.dtype == data.dtype else grad.data.astype(data.dtype)
+                updates.append((param, grad_array, options))
+        return updates
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Change `param` in place from `grad`, using and updating `state`."""
@@ -115,49 +296,130 @@ class Optimizer:
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": indices})
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore options and state from `state_dict()` of an optimizer over parameters of the same
-        shapes; every problem is reported in one ValueError before anything changes."""
-        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-            raise ValueError("load_state_dict: expected a dict with keys 'state' and 'param_groups'")
-        saved_groups = state_dict["param_groups"]
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore options and state from `state_dict()` of an optimizer of this kind over parameters
+        of the same shapes (PyTorch's layout and names: one from torch with its tensors converted to
+        arrays or Tensors loads too).
+
+        Checked before anything changes: the keys, the number and sizes of the groups, each group's
+        options (this optimizer's names; valid values), and each parameter's state (every entry this
+        optimizer needs, none it does not know, floating arrays of the parameter's shape holding no
+        NaN or infinity, second moments >= 0, `step` a whole number >= 0). Every problem is listed in
+        one ValueError and the optimizer is left unchanged. Arrays are copied and cast to each
+        parameter's dtype, as PyTorch does.
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise ValueError(f"{where}: expected a dict with keys 'state' and 'param_groups', got "
+                             f"{type(state_dict).__name__}")
+        if set(state_dict) != {"state", "param_groups"}:
+            raise ValueError(f"{where}: expected a dict with keys 'state' and 'param_groups', got keys "
+                             f"{', '.join(sorted(map(repr, state_dict)))}")
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not isinstance(saved_state, Mapping):
+            raise ValueError(f"{where}: 'param_groups' must be a list and 'state' a dict, got "
+                             f"{type(saved_groups).__name__} and {type(saved_state).__name__}")
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"load_state_dict: the state has {len(saved_groups)} parameter groups but the "
-                             f"optimizer has {len(self.param_groups)}")
-        params = [p for group in self.param_groups for p in group["params"]]
-        problems = []
-        for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
-            if len(saved["params"]) != len(group["params"]):
-                problems.append(f"group {number} has {len(saved['params'])} parameters in the state but "
-                                f"{len(group['params'])} in the optimizer")
+            raise ValueError(f"{where}: the state has {len(saved_groups)} parameter groups but the optimizer "
+                             f"has {len(self.param_groups)}")
+        problems: list[str] = []
+        new_options = [self._loaded_options(saved, group, number, problems)
+                       for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True))]
+        # Saved parameter id -> (parameter, its group's options, where it is), as torch pairs them: in order.
+        by_id: dict[int, tuple[Tensor, dict[str, Any], str]] = {}
+        for number, (saved, group, options) in enumerate(zip(saved_groups, self.param_groups, new_options,
+                                                             strict=True)):
+            ids = saved.get("params") if isinstance(saved, Mapping) else None
+            if not isinstance(ids, (list, tuple)) or len(ids) != len(group["params"]):
+                continue  # reported by _loaded_options
+            for position, (saved_id, param) in enumerate(zip(ids, group["params"], strict=True)):
+                try:
+                    saved_id = _read_param_id(saved_id)
+                except TypeError:
+                    problems.append(f"group {number}: parameter id {saved_id!r} is not an integer")
+                    continue
+                if saved_id in by_id:
+                    problems.append(f"group {number}: parameter id {saved_id} is listed more than once")
+                by_id[saved_id] = (param, options, f"state of parameter {saved_id} (group {number}, position "
+                                                   f"{position}, shape {param.shape})")
         new_state: dict[int, dict[str, Any]] = {}
-        # String keys too: a state dict that went through a file keeps its numbers as text.
-        for key, entry in state_dict["state"].items():
+        for key, entry in saved_state.items():
             try:
-                index = int(key)
-                param = params[index]
-            except (ValueError, IndexError):
-                problems.append(f"state for parameter {key!r}, but the optimizer has {len(params)} parameters")
+                param, options, place = by_id[_read_param_id(key)]
+            except (TypeError, KeyError):
+                problems.append(f"state for parameter {key!r}, which no group lists")
                 continue
-            restored = {}
-            for name, value in entry.items():
-                if isinstance(value, (Tensor, np.ndarray)):
-                    array = np.array(value.data if isinstance(value, Tensor) else value)
-                    if name != "step" and array.shape != param.shape:
-                        problems.append(f"state {name!r} of parameter {index} has shape {array.shape}, but "
-                                        f"the parameter has shape {param.shape}")
-                    elif name != "step" and array.dtype.kind == "f":
-                        array = array.astype(param.dtype, copy=False)
-                    value = array
-                else:
-                    value = copy.deepcopy(value)
-                restored[name] = value
-            new_state[id(param)] = restored
+            if not isinstance(entry, Mapping):
+                problems.append(f"{place}: expected a dict, got {type(entry).__name__}")
+                continue
+            restored = self._restored_state(entry, param, options, place, problems)
+            if restored:
+                new_state[id(param)] = restored
         if problems:
-            raise ValueError("load_state_dict: " + "; ".join(problems))
-        for saved, group in zip(saved_groups, self.param_groups, strict=True):
-            group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
+            raise ValueError(f"{where}: the state does not fit this optimizer (nothing was changed):\n  "
+                             + "\n  ".join(problems))
+        for group, options in zip(self.param_groups, new_options, strict=True):
+            group.update(options)
         self.state = new_state
+
+    def _loaded_options(self, saved: Any, group: dict[str, Any], number: int, problems: list[str]) -> dict[str, Any]:
+        """A saved group's options, normalized; its problems (size, names, values) are appended."""
+        if not isinstance(saved, Mapping):
+            problems.append(f"group {number}: expected a dict, got {type(saved).__name__}")
+            return {}
+        ids = saved.get("params")
+        if not isinstance(ids, (list, tuple)):
+            problems.append(f"group {number}: 'params' must be a list of parameter ids, got {ids!r}")
+        elif len(ids) != len(group["params"]):
+            problems.append(f"group {number} has {len(ids)} parameters in the state but "
+                            f"{len(group['params'])} in the optimizer")
+        names = set(saved) - {"params"}
+        missing = set(self.defaults) - names
+        unknown = names - set(self.defaults) - set(self._torch_options)
+        if missing:
+            problems.append(f"group {number}: missing options {sorted(missing)}")
+        if unknown:
+            problems.append(f"group {number}: unknown options {', '.join(sorted(map(repr, unknown)))} "
+                            f"(known: {sorted(self.defaults)})")
+        for name in sorted(names & set(self._torch_options)):
+            value, allowed = saved[name], self._torch_options[name]
+            if not (value is None and None in allowed
+                    or isinstance(value, (bool, np.bool_)) and bool(value) in allowed):
+                problems.append(f"group {number}: PyTorch option {name}={value!r} is not supported "
+                                f"(only {' or '.join(map(repr, self._torch_options[name]))})")
+        errors: list[Exception] = []
+        options = self._read_options(saved, sorted(names & set(self.defaults)), errors)
+        problems.extend(f"group {number}: {error}" for error in errors)
+        return options
+
+    def _restored_state(self, entry: Mapping[str, Any], param: Tensor, options: dict[str, Any], place: str,
+                        problems: list[str]) -> dict[str, Any]:
+        """One parameter's saved state as fresh arrays in the parameter's dtype and an int step count;
+        its problems are appended (prefixed with `place`)."""
+        restored: dict[str, Any] = {}
+        found, unreadable = [], set()
+        for name, value in entry.items():
+            if name == "step":
+                try:
+                    value = _read_step_count(value)
+                except (TypeError, ValueError) as error:
+                    found.append(str(error))
+                    unreadable.add(name)
+                    continue
+            elif isinstance(value, (Tensor, np.ndarray)):
+                value = np.array(value.data if isinstance(value, Tensor) else value)
+                if value.dtype.kind == "f":
+                    if not np.isfinite(value).all():
+                        found.append(f"state {name!r} holds NaN or infinity")
+                    elif name in self._second_moments and (value < 0).any():
+                        found.append(f"state {name!r} (a second moment) holds negative values")
+                    value = value.astype(param.dtype, copy=False)
+            elif value is not None:
+                value = copy.deepcopy(value)
+            restored[name] = value
+        found.extend(self._state_problems(restored, param.shape, options, frozenset(unreadable)))
+        problems.extend(f"{place}: {problem}" for problem in found)
+        return restored
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -170,20 +432,28 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent, PyTorch's rule: g += weight_decay * p; with momentum,
     b = momentum * b + (1 - dampening) * g (b = g at the first step) and g = b (or g + momentum * b
-    with nesterov); then p -= lr * g."""
+    with nesterov); then p -= lr * g.
+
+    lr, momentum, weight_decay >= 0 and dampening finite, as numbers (NaN refused); nesterov a bool and
+    only with momentum > 0 and dampening 0. State per parameter: "momentum_buffer" (with momentum).
+    """
+
+    _number_options = {**Optimizer._number_options, "momentum": (0.0, None), "dampening": (None, None)}
+    _flag_options = ("nesterov",)
+    _may_be_none = frozenset({"momentum_buffer"})
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        super()._check_group(group)
-        if group["momentum"] < 0:
-            raise ValueError(f"SGD: invalid momentum value {group['momentum']!r}")
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening "
-                             f"(got momentum={group['momentum']}, dampening={group['dampening']})")
+    def _check_combination(self, options):
+        if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening "
+                             f"(got momentum={options['momentum']}, dampening={options['dampening']})")
+
+    def _state_layout(self, options):
+        return set(), {"momentum_buffer"}
 
     def _update(self, param, grad, state, group):
         weight_decay, momentum = group["weight_decay"], group["momentum"]
@@ -202,22 +472,43 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba) as PyTorch computes it, with L2 weight decay added to the gradient; `amsgrad`
-    keeps the running maximum of the second moment."""
+    keeps the running maximum of the second moment.
+
+    lr, eps, weight_decay >= 0 and betas two numbers in [0, 1) (NaN refused); amsgrad a bool. State per
+    parameter: "step", "exp_avg", "exp_avg_sq", and "max_exp_avg_sq" with amsgrad.
+    """
 
     decoupled = False  # AdamW decays the weights directly instead
+    _number_options = {**Optimizer._number_options, "eps": (0.0, None)}
+    _flag_options = ("amsgrad",)
+    _second_moments = frozenset({"exp_avg_sq", "max_exp_avg_sq"})
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        super()._check_group(group)
-        betas = group["betas"]
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"{type(self).__name__}: invalid betas {betas!r} (each in [0, 1))")
-        if group["eps"] < 0:
-            raise ValueError(f"{type(self).__name__}: invalid epsilon value {group['eps']!r}")
+    # torch's Adam with decoupled_weight_decay=True is AdamW, a different rule.
+    _torch_options = {**Optimizer._torch_options, "capturable": (False, True), "decoupled_weight_decay": (False,)}
+
+    def _read_option(self, name, value):
+        if name != "betas":
+            return super()._read_option(name, value)
+        if isinstance(value, (Tensor, np.ndarray)):
+            value = (value.data if isinstance(value, Tensor) else value).tolist()
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(f"betas must be a pair of numbers, got {type(value).__name__} {value!r}")
+        if len(value) != 2:
+            raise ValueError(f"betas must be a pair of numbers, got {len(value)} of them: {value!r}")
+        betas = tuple(_read_number(f"betas[{i}]", beta) for i, beta in enumerate(value))
+        for i, beta in enumerate(betas):
+            if not 0 <= beta < 1:
+                raise ValueError(f"invalid betas[{i}]={beta!r}: expected a number in [0, 1)")
+        return betas
+
+    def _state_layout(self, options):
+        # .get: a saved group whose amsgrad is invalid is reported by itself.
+        required = {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if options.get("amsgrad") else set())
+        return required, required | {"max_exp_avg_sq"}
 
     def _update(self, param, grad, state, group):
         lr, (beta1, beta2), eps, weight_decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -254,6 +545,7 @@ class AdamW(Adam):
     Adam step; weight_decay defaults to 0.01 as in PyTorch."""
 
     decoupled = True
+    _torch_options = {**Adam._torch_options, "decoupled_weight_decay": (True,)}
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False) -> None:

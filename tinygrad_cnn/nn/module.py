@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,6 +39,52 @@ class Parameter(Tensor):
 
 class StateDictError(RuntimeError, ValueError):
     """A state dict that does not fit the model: a RuntimeError as in PyTorch, and a ValueError (bad input)."""
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `Module.load_state_dict` returns, as in PyTorch: the model's names the state dict lacked
+    and the state dict's names the model does not have."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
+
+def _loadable_copy(key: str, value: Any, target: Tensor) -> tuple[np.ndarray | None, str | None]:
+    """`value` (a Tensor or NumPy array) as a new array in `target`'s dtype, or what prevents it.
+
+    Values are cast as PyTorch's `copy_` casts them, except where the cast would change them beyond
+    rounding: a finite value that overflows to infinity, or a value an integer buffer cannot hold
+    exactly (2.7 or NaN into `num_batches_tracked`), which PyTorch stores silently and we refuse.
+    """
+    if isinstance(value, Tensor):
+        array = value.data
+    elif isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+    else:
+        return None, f"while copying {key!r}: expected a Tensor or NumPy array, got {type(value).__name__}"
+    if array.dtype.kind not in "fiub":
+        return None, f"{key}: value of dtype {array.dtype} is not a real number type"
+    if array.shape != target.shape:
+        return None, (f"size mismatch for {key}: copying a param with shape {array.shape}, "
+                      f"the shape in the current model is {target.shape}")
+    if not target.data.flags.writeable:
+        return None, f"{key}: the model's array is read-only"
+    with np.errstate(over="ignore", invalid="ignore"):  # both checked just below, by value
+        converted = array.astype(target.dtype)  # always a copy: the source may share memory with a target
+    if target.dtype.kind == "f":
+        if (np.isinf(converted) & np.isfinite(array)).any():
+            return None, f"{key}: values of dtype {array.dtype} overflow {target.dtype} (they would become infinity)"
+    else:
+        exact = converted == array
+        if not exact.all():
+            return None, (f"{key}: {target.dtype} cannot hold the value {array[~exact].flat[0].item()!r} "
+                          f"(values must be whole numbers in its range)")
+    return converted, None
 
 
 # Bumped whenever any module gains or loses a sub-module, so a cached name map (see __call__) knows
@@ -309,13 +355,15 @@ class Module:
                     targets[dot + name] = buffer
         return targets
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> tuple[list, list]:
-        """Copy values (Tensors or arrays) into the parameters and buffers of the same names.
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy values (Tensors or NumPy arrays) into the parameters and persistent buffers of the same
+        names, cast to each one's dtype as PyTorch's `copy_` casts them.
 
-        Every problem (missing or unexpected keys with `strict=True`, a shape mismatch, a value that
-        is not numeric) is reported in one StateDictError (a RuntimeError and a ValueError) raised before
-        anything is copied. Values are
-        cast to each parameter's dtype. Returns `(missing_keys, unexpected_keys)`.
+        Every problem (missing or unexpected keys with `strict=True`, buffers included; a value that
+        is not a Tensor or array, not a real number type, of another shape, or that the cast would
+        change beyond rounding) is reported in one StateDictError (a RuntimeError and a ValueError)
+        raised before anything is copied: all values are converted first, then all copied.
+        Returns `IncompatibleKeys(missing_keys, unexpected_keys)`, as PyTorch.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: expected a mapping of names to Tensors, got "
@@ -327,15 +375,11 @@ class Module:
         for key, target in targets.items():
             if key not in state_dict:
                 continue
-            value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
-            if array.dtype.kind not in "fiub":
-                problems.append(f"{key}: value of dtype {array.dtype} is not numeric")
-            elif array.shape != target.shape:
-                problems.append(f"size mismatch for {key}: copying a param with shape {array.shape}, "
-                                f"the shape in the current model is {target.shape}")
+            converted, problem = _loadable_copy(key, state_dict[key], target)
+            if problem is None:
+                sources[key] = converted
             else:
-                sources[key] = array
+                problems.append(problem)
         if strict:
             if missing:
                 problems.insert(0, "missing keys: " + ", ".join(repr(k) for k in missing))
@@ -346,9 +390,9 @@ class Module:
                                + "\n  ".join(problems))
         for key, array in sources.items():
             target = targets[key]
-            np.copyto(target.data, array, casting="unsafe")
+            np.copyto(target.data, array)
             target._modified()
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ----- calling ----------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
