@@ -165,7 +165,7 @@ def test_non_persistent_buffers_are_not_in_state_dict():
 def _values(module):
     """Copies of every state dict value and each tensor's version, to compare after a failed load."""
     return {k: (v.data.copy(), v.dtype) for k, v in module.state_dict().items()}, \
-        [t._version[0] for t in module._state_targets().values()]
+        [t._version for t in module._state_targets().values()]
 
 
 def _assert_same_values(module, before):
@@ -173,7 +173,7 @@ def _assert_same_values(module, before):
     for key, value in module.state_dict().items():
         np.testing.assert_array_equal(value.data, values[key][0], err_msg=key)
         assert value.dtype == values[key][1]
-    assert [t._version[0] for t in module._state_targets().values()] == versions
+    assert [t._version for t in module._state_targets().values()] == versions
 
 
 def test_load_state_dict_returns_the_incompatible_keys_as_a_named_tuple_like_torch():

@@ -321,7 +321,7 @@ def test_option_rules_match_torch_on_what_is_accepted_and_refused():
 def _snapshot(opt):
     """Copies of every parameter, its version and its state, to compare after a failed call."""
     params = [p for group in opt.param_groups for p in group["params"]]
-    return ([p.data.copy() for p in params], [p._version[0] for p in params],
+    return ([p.data.copy() for p in params], [p._version for p in params],
             copy.deepcopy(opt.state), copy.deepcopy([{k: v for k, v in g.items() if k != "params"}
                                                      for g in opt.param_groups]))
 
@@ -331,7 +331,7 @@ def _assert_unchanged(opt, snapshot):
     params = [p for group in opt.param_groups for p in group["params"]]
     for p, before, version in zip(params, params_before, versions_before, strict=True):
         np.testing.assert_array_equal(p.data, before)
-        assert p._version[0] == version
+        assert p._version == version
     assert set(opt.state) == set(state_before)
     for key, entry in state_before.items():
         assert set(opt.state[key]) == set(entry)
