@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import normalize_dim, random_array, scatter_add, unbroadcast
+from ._util import normalize_dim, normalize_dims, random_array, scatter_add, unbroadcast
 from .registry import Sample, register
 
 
@@ -241,18 +241,19 @@ class Clone(Function):
 
 # ----- shape helpers that are compositions of the ops above ------------------------------------
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    start, end = normalize_dim(start_dim, x.ndim, "flatten"), normalize_dim(end_dim, x.ndim, "flatten")
     if x.ndim == 0:
         return x.reshape(1)
-    start, end = normalize_dim(start_dim, x.ndim, "flatten"), normalize_dim(end_dim, x.ndim, "flatten")
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    axes = list(range(x.ndim))
     a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
-    axes[a], axes[b] = axes[b], axes[a]
+    axes = list(range(x.ndim))
+    if x.ndim:  # a 0-d tensor takes dims 0 and -1 and stays as it is, as in PyTorch
+        axes[a], axes[b] = axes[b], axes[a]
     return Permute.apply(x, dims=tuple(axes))
 
 
@@ -265,10 +266,10 @@ def squeeze(x: Tensor, dim: int | tuple | None = None) -> Tensor:
     """Drop size-1 axes (all, or those of dim that have size 1, as PyTorch)."""
     if dim is None:
         axes = {i for i, n in enumerate(x.shape) if n == 1}
+    elif isinstance(dim, (tuple, list)) and not dim:  # unlike a reduction, squeeze(()) names no dim
+        axes = set()
     else:
-        dims = dim if isinstance(dim, tuple) else (dim,)
-        axes = {normalize_dim(d, x.ndim, "squeeze") for d in dims}
-        axes = {a for a in axes if x.shape[a] == 1}
+        axes = {a for a in normalize_dims(dim, x.ndim, "squeeze") if x.shape[a] == 1}
     return x.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
