@@ -488,14 +488,20 @@ def _operand(value: Any) -> Any:
 
 
 def _index(index: Any) -> Any:
-    """An index with Tensors replaced by their arrays (integer and bool tensors index like arrays)."""
-    if isinstance(index, Tensor):
-        return index.data
+    """An index as NumPy reads it: Tensors replaced by their arrays (integer and bool tensors index like
+    arrays), and lists by arrays (an empty list by an empty integer array, which selects nothing)."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
+        return tuple(_index_part(part) for part in index)
+    return _index_part(index)
+
+
+def _index_part(part: Any) -> Any:
+    if isinstance(part, Tensor):
+        return part.data
+    if isinstance(part, list):
+        array = np.asarray(part)
+        return array.astype(int64) if array.size == 0 else array
+    return part
 
 
 # ----- factories ------------------------------------------------------------------------------
