@@ -1,4 +1,4 @@
-"""Shape ops with PyTorch's rules: __getitem__'s result shapes for mixed indices, 0-d tensors."""
+"""Shape ops with PyTorch's rules: __getitem__'s result shapes for mixed indices, 0-d tensors, size()."""
 
 import re
 
@@ -158,3 +158,29 @@ def test_0d_shape_ops_match_pytorch():
             call(theirs)
         with pytest.raises(IndexError, match=re.escape(str(expected.value))):
             call(ours)
+
+
+# ----- size(), numel(), dim() ---------------------------------------------------------------------
+def test_size_is_pytorchs_method():
+    x = tc.zeros(2, 3, 4)
+    assert x.size() == (2, 3, 4) and isinstance(x.size(), tuple)
+    assert (x.size(0), x.size(2), x.size(-1), x.size(-3)) == (2, 4, 4, 2)
+    assert (x.numel(), x.dim(), x.ndim) == (24, 3, 3)
+    with pytest.raises(IndexError, match=re.escape("expected to be in range of [-3, 2], but got 3")):
+        x.size(3)
+    with pytest.raises(IndexError, match="no dimensions"):
+        tc.tensor(1.0).size(0)
+    assert tc.tensor(1.0).size() == () and tc.tensor(1.0).numel() == 1 and tc.tensor(1.0).dim() == 0
+
+
+def test_size_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = tc.zeros(2, 3), torch.zeros(2, 3)
+    assert ours.size() == tuple(theirs.size()) and ours.numel() == theirs.numel() and ours.dim() == theirs.dim()
+    for d in (-2, -1, 0, 1):
+        assert ours.size(d) == theirs.size(d)
+    for bad in (2, -3):
+        with pytest.raises(IndexError):
+            theirs.size(bad)
+        with pytest.raises(IndexError):
+            ours.size(bad)

@@ -96,7 +96,8 @@ def test_negative_shape_is_refused():
 # ----- attributes and repr ----------------------------------------------------------------------------
 def test_attributes():
     x = Tensor(np.arange(6.0).reshape(2, 3))
-    assert (x.shape, x.ndim, len(x), x.size) == ((2, 3), 2, 2, 6)
+    assert (x.shape, x.ndim, len(x), x.numel(), x.dim()) == ((2, 3), 2, 2, 6, 2)
+    assert (x.size(), x.size(0), x.size(1), x.size(-1), x.size(-2)) == ((2, 3), 2, 3, 3, 2)
     assert x.numpy() is x.data
     assert Tensor([[4.0]]).item() == 4.0
     with pytest.raises(ValueError, match="one-element"):

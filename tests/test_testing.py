@@ -161,7 +161,7 @@ def test_check_op_failure_writes_the_shrunk_sample_and_a_five_line_reproducer(tm
     assert npz.exists() and script.exists() and str(script) in message
     assert len(script.read_text().splitlines()) == 5
     (x,), attrs = testing.load_sample(str(npz))
-    assert attrs == {} and x.requires_grad and x.size <= 2  # shrunk to a tiny input
+    assert attrs == {} and x.requires_grad and x.numel() <= 2  # shrunk to a tiny input
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.dirname(__file__)]))
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode != 0 and "CheckOpError" in run.stderr and "property 'gradcheck' failed" in run.stderr

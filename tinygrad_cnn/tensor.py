@@ -107,12 +107,22 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
-    @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (a tuple), or with `dim` the length of that dim, as PyTorch's (negative dims count
+        from the end). For the element count, use `numel()`."""
+        if dim is None:
+            return self.data.shape
+        if self.data.ndim == 0:
+            raise IndexError(f"size: Dimension specified as {dim} but tensor has no dimensions")
+        return self.data.shape[_normalize_dim(dim, self.data.ndim, "size")]
 
     def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
+
+    def dim(self) -> int:
+        """The number of dims, as `ndim`."""
+        return self.data.ndim
 
     @property
     def grad_fn(self) -> Any:
@@ -585,3 +595,4 @@ from .ops import elementwise as _elementwise  # noqa: E402
 from .ops import matmul as _matmul  # noqa: E402
 from .ops import movement as _movement  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
+from .ops._util import normalize_dim as _normalize_dim  # noqa: E402

@@ -144,7 +144,7 @@ def taylor_test(fn: Callable, inputs: Sequence[Any], *, seed: int = 0, steps: Se
         rng = np.random.default_rng(seed)
         directions = [rng.standard_normal(o.shape) for o in outs]
         backward_projection(outs, directions)
-        moves = [rng.standard_normal(t.shape) * max(1.0, float(np.sqrt(np.mean(t.data ** 2)))) if t.size
+        moves = [rng.standard_normal(t.shape) * max(1.0, float(np.sqrt(np.mean(t.data ** 2)))) if t.numel()
                  else np.zeros(t.shape) for _, t in targets]
         slope = sum(float(np.vdot(t.grad.data, u)) for (_, t), u in zip(targets, moves, strict=True)
                     if t.grad is not None)
