@@ -1,4 +1,5 @@
-"""Reductions with PyTorch's edge cases: 0-d tensors, empty dims, no degrees of freedom, integer dtypes."""
+"""Reductions with PyTorch's edge cases: 0-d tensors, empty dims, no degrees of freedom, integer dtypes;
+and clip with min > max."""
 
 import re
 import warnings
@@ -185,3 +186,22 @@ def test_integer_reductions_match_pytorch():
         with pytest.raises(RuntimeError):
             getattr(tc.tensor([1, 2]), name)()
 
+
+# ----- clip with min > max --------------------------------------------------------------------------------
+def test_clip_with_min_above_max_gives_max_and_no_gradient():
+    x = Tensor([-1.0, 1.0, 2.0, 4.0], requires_grad=True)
+    out = x.clip(3, 0)
+    assert out.data.tolist() == [0.0, 0.0, 0.0, 0.0]
+    out.sum().backward()
+    assert x.grad.data.tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_clip_with_min_above_max_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    data = np.array([-1.0, 0.0, 1.0, 2.5, 3.0, 4.0])
+    ours_in, theirs_in = Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    ours, theirs = ours_in.clamp(3, 0), theirs_in.clamp(3, 0)
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_array_equal(ours_in.grad.data, theirs_in.grad.numpy())
