@@ -354,6 +354,21 @@ def test_a_random_fn_is_refused_as_not_deterministic():
         tc.gradcheck(lambda t: t * float(rng.uniform()), [leaf(2)])
 
 
+def test_a_nan_output_is_reported_as_nan_at_its_element_not_as_nondeterminism():
+    constant = Tensor(np.array([[1.0, 2.0], [np.nan, 3.0]]))
+    with pytest.raises(tc.GradcheckError, match=r"output 0 is NaN at \(1, 0\) \(1 of 4 elements NaN or inf\) "
+                                                r"at the given inputs, which are all finite") as caught:
+        tc.gradcheck(lambda t: t * constant, [leaf(2, 2)])
+    assert "deterministic" not in str(caught.value) and not caught.value.report.ok
+    assert not tc.gradcheck(lambda t: t * constant, [leaf(2, 2)], raise_exception=False)
+
+
+def test_a_nan_output_names_the_input_that_holds_the_nan():
+    x = Tensor(np.array([0.5, np.nan, 1.0]), requires_grad=True, dtype=np.float64)
+    with pytest.raises(tc.GradcheckError, match=r"output 0 is NaN at \(1,\).*; input 0 holds NaN at \(1,\)"):
+        tc.gradcheck(lambda t: t * 2.0, [x])
+
+
 def test_a_single_tensor_stands_for_one_argument_and_other_inputs_are_type_errors():
     assert tc.gradcheck(lambda t: t.tanh(), leaf(3))
     with pytest.raises(TypeError, match="inputs must be a Tensor or a list"):

@@ -97,6 +97,48 @@ def test_taylor_moves_module_parameters_and_restores_them():
     assert np.array_equal(layer.weight.data, weight) and layer.weight.dtype == np.float32
 
 
+class NanGradient(tc.Function):
+    """2 * x with a backward that gives NaN."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return 2 * x
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * np.nan
+
+
+def test_taylor_fails_on_a_nan_output_and_names_it():
+    constant = Tensor(np.array([1.0, np.nan, 3.0]))
+    result = testing.taylor_test(lambda t: t * constant, [leaf(3)])
+    assert not result.ok and not result.exact
+    assert "failed: fn's output 0 is NaN at (1,)" in str(result)
+
+
+def test_taylor_fails_on_a_nan_gradient():
+    result = testing.taylor_test(NanGradient.apply, [leaf(3)])
+    assert not result.ok and "the gradient is nan along u" in str(result)
+
+
+class NanAwayFromOne(tc.Function):
+    """x itself within 1e-6 of 1, NaN further away."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.where(np.abs(x - 1.0) <= 1e-6, x, np.nan)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
+
+
+def test_taylor_fails_when_the_output_turns_nan_along_the_step():
+    x = Tensor(np.array([1.0]), requires_grad=True, dtype=np.float64)
+    result = testing.taylor_test(NanAwayFromOne.apply, [x], steps=[1e-12, 1e-2])
+    assert not result.ok and "NaN or inf at x + h u" in str(result)
+
+
 # ----- strategies ---------------------------------------------------------------------------------
 @settings(max_examples=25)
 @given(testing.shapes(min_dims=2, max_dims=3, max_side=4))
@@ -161,7 +203,7 @@ def test_check_op_failure_writes_the_shrunk_sample_and_a_five_line_reproducer(tm
     assert npz.exists() and script.exists() and str(script) in message
     assert len(script.read_text().splitlines()) == 5
     (x,), attrs = testing.load_sample(str(npz))
-    assert attrs == {} and x.requires_grad and x.size <= 2  # shrunk to a tiny input
+    assert attrs == {} and x.requires_grad and x.numel() <= 2  # shrunk to a tiny input
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.path.dirname(__file__)]))
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode != 0 and "CheckOpError" in run.stderr and "property 'gradcheck' failed" in run.stderr
@@ -223,17 +265,25 @@ def test_check_op_runs_inside_a_users_own_hypothesis_test(_):
     assert testing.check_op(Swish, [(np.array([0.3]),)]).samples == 1
 
 
+def test_strategies_without_hypothesis_raise_an_import_error_with_the_install_command(monkeypatch):
+    for name in [name for name in sys.modules if name.split(".")[0] == "hypothesis"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if it were not installed
+    for strategy in (testing.shapes, testing.broadcastable_shapes, testing.arrays, testing.pooling_windows):
+        with pytest.raises(ImportError, match=r"needs Hypothesis.*pip install hypothesis.*tinygrad_cnn\[test\]"):
+            strategy()
+
+
 def test_the_package_imports_and_taylor_runs_without_hypothesis():
     code = ("import sys; sys.modules['hypothesis'] = None\n"
             "import numpy as np, tinygrad_cnn as tc\n"
             "x = tc.Tensor(np.array([0.5, 1.0]), requires_grad=True, dtype=np.float64)\n"
             "assert tc.testing.taylor_test(lambda t: t.tanh(), [x]).ok\n"
             "assert tc.gradcheck(lambda t: t.tanh(), [x])\n"
-            "try:\n    tc.testing.shapes()\nexcept ImportError:\n    print('no hypothesis')\n")
+            "try:\n    tc.testing.shapes()\nexcept ImportError as error:\n    print(error)\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                          env=dict(os.environ, PYTHONPATH=REPO))
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "no hypothesis"
+    assert "needs Hypothesis, which is not installed: pip install hypothesis" in run.stdout
 
 
 def test_custom_op_example_checks_its_ops_and_reports_the_broken_ones(tmp_path, capsys):

@@ -143,14 +143,16 @@ class GradcheckReport:
     settings: str
     notes: list[str] = field(default_factory=list)
     max_rows: int = 5
+    failure: str = ""  # why no gradient could be compared at all (a NaN output), when that is so
 
     @property
     def ok(self) -> bool:
-        return all(report.ok for report in self.inputs)
+        return not self.failure and all(report.ok for report in self.inputs)
 
     def __str__(self) -> str:
         failing = sum(not report.ok for report in self.inputs)
-        status = (f"gradcheck failed: {failing} of {len(self.inputs)} checked inputs disagree" if failing
+        status = (f"gradcheck failed: {self.failure}" if self.failure
+                  else f"gradcheck failed: {failing} of {len(self.inputs)} checked inputs disagree" if failing
                   else "gradcheck passed")
         lines = [f"{status} ({self.settings})", *self.notes]
         for report in self.inputs:
@@ -212,6 +214,29 @@ def evaluate_outputs(call: Callable[[], Any]) -> list[np.ndarray]:
         return [np.array(o.data, dtype=float64) for o in float_outputs(call())]
 
 
+def _first_nonfinite(array: np.ndarray) -> str:
+    """'NaN at (1, 2) (3 of 12 elements NaN or inf)': the first non-finite element of an array and the count."""
+    bad = ~np.isfinite(array)
+    first = np.unravel_index(int(np.argmax(bad)), array.shape)
+    value = "NaN" if np.isnan(array[first]) else "inf"
+    return (f"{value} at {tuple(int(i) for i in first)} "
+            f"({int(bad.sum())} of {_count(array.size, 'element')} NaN or inf)")
+
+
+def nonfinite_outputs(outputs: list[np.ndarray], inputs: list[tuple[str, Tensor]]) -> str:
+    """'' when every output is finite; else which output element is NaN (or inf) and which input, if any,
+    holds a NaN or inf already."""
+    bad = [(k, o) for k, o in enumerate(outputs) if not np.isfinite(o).all()]
+    if not bad:
+        return ""
+    k, output = bad[0]
+    text = f"fn's output {k} is {_first_nonfinite(output)} at the given inputs"
+    holders = [f"{label} holds {_first_nonfinite(t.data)}" for label, t in inputs if not np.isfinite(t.data).all()]
+    if holders:
+        return f"{text}; {', '.join(holders)}"
+    return text + ", which are all finite: fn makes it (run fn under tc.detect_anomaly() to find the op)"
+
+
 def projected_difference(first: list[np.ndarray], second: list[np.ndarray], directions: list[np.ndarray]) -> float:
     """<v, f1 - f2>, differencing element by element before projecting: projecting first would lose a
     small change of one output to round-off in the sum over large others."""
@@ -264,6 +289,11 @@ def check_gradients(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol
         analytic = [np.zeros(t.shape) if t.grad is None else np.array(t.grad.data, dtype=float64)
                     for _, t in targets]
         recorded = [np.array(o.data, dtype=float64) for o in outs]
+        settings = (f"central differences, eps={eps:g} scaled by max(1, |x|), atol={atol:g}, rtol={rtol:g}, "
+                    f"output projected on a random direction with seed={seed}")
+        nonfinite = nonfinite_outputs(recorded, targets)
+        if nonfinite:  # no difference of a NaN means anything: say so instead of comparing
+            return GradcheckReport([], settings, failure=nonfinite + "; no gradient can be compared there")
         base = evaluate_outputs(call)
         notes = []
         drift = max(float(np.max(np.abs(a - b), initial=0)) for a, b in zip(base, recorded, strict=True))
@@ -297,8 +327,6 @@ def check_gradients(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol
                 flat = np.arange(tensor.data.size)
             checker.per_element(flat, mask, report, full=not report.sampled)
             reports.append(report)
-        settings = (f"central differences, eps={eps:g} scaled by max(1, |x|), atol={atol:g}, rtol={rtol:g}, "
-                    f"output projected on a random direction with seed={seed}")
         return GradcheckReport(reports, settings, notes, max_rows)
 
 

@@ -111,12 +111,22 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
-    @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (a tuple), or with `dim` the length of that dim, as PyTorch's (negative dims count
+        from the end). For the element count, use `numel()`."""
+        if dim is None:
+            return self.data.shape
+        if self.data.ndim == 0:
+            raise IndexError(f"size: Dimension specified as {dim} but tensor has no dimensions")
+        return self.data.shape[_normalize_dim(dim, self.data.ndim, "size")]
 
     def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
+
+    def dim(self) -> int:
+        """The number of dims, as `ndim`."""
+        return self.data.ndim
 
     @property
     def _version(self) -> int:
@@ -559,14 +569,20 @@ def _operand(value: Any) -> Any:
 
 
 def _index(index: Any) -> Any:
-    """An index with Tensors replaced by their arrays (integer and bool tensors index like arrays)."""
-    if isinstance(index, Tensor):
-        return index.data
+    """An index as NumPy reads it: Tensors replaced by their arrays (integer and bool tensors index like
+    arrays), and lists by arrays (an empty list by an empty integer array, which selects nothing)."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
+        return tuple(_index_part(part) for part in index)
+    return _index_part(index)
+
+
+def _index_part(part: Any) -> Any:
+    if isinstance(part, Tensor):
+        return part.data
+    if isinstance(part, list):
+        array = np.asarray(part)
+        return array.astype(int64) if array.size == 0 else array
+    return part
 
 
 # ----- factories ------------------------------------------------------------------------------
@@ -651,3 +667,4 @@ from .ops import inplace as _inplace  # noqa: E402
 from .ops import matmul as _matmul  # noqa: E402
 from .ops import movement as _movement  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
+from .ops._util import normalize_dim as _normalize_dim  # noqa: E402

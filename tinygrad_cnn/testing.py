@@ -4,7 +4,8 @@
     tc.testing.check_op(Swish, tc.testing.arrays(kinks=()).map(lambda x: (x,)))
 
 Hypothesis is imported only inside the functions that need it (the strategies, and `check_op` given a
-strategy), so `import tinygrad_cnn` works without it.
+strategy), so `import tinygrad_cnn`, `taylor_test` and `check_op` over a list of samples work without it;
+a strategy called without it raises an ImportError that gives the install command.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .gradcheck import (
     evaluate_outputs,
     float64_problem,
     float_outputs,
+    nonfinite_outputs,
     projected_difference,
 )
 from .ops._util import push_away
@@ -33,9 +35,20 @@ from .tensor import Tensor, float32, float64
 
 
 # ----- Hypothesis strategies ----------------------------------------------------------------------
+def _hypothesis(what: str) -> tuple[Any, Any]:
+    """Hypothesis's `strategies` and `extra.numpy` modules, or an ImportError that says how to install it."""
+    try:
+        from hypothesis import strategies
+        from hypothesis.extra import numpy
+    except ImportError as error:
+        raise ImportError(f"tc.testing.{what} needs Hypothesis, which is not installed: pip install hypothesis "
+                          "(or tinygrad_cnn's test extra: pip install 'tinygrad_cnn[test]')") from error
+    return strategies, numpy
+
+
 def shapes(min_dims: int = 1, max_dims: int = 4, min_side: int = 1, max_side: int = 5) -> Any:
     """Strategy: array shapes, tuples of `min_dims..max_dims` sides each in `min_side..max_side`."""
-    from hypothesis.extra import numpy as hnp
+    _, hnp = _hypothesis("shapes")
 
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
 
@@ -43,7 +56,7 @@ def shapes(min_dims: int = 1, max_dims: int = 4, min_side: int = 1, max_side: in
 def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 4, min_side: int = 1,
                          max_side: int = 4) -> Any:
     """Strategy: tuples of `num_shapes` shapes that broadcast together (as NumPy and PyTorch do)."""
-    from hypothesis.extra import numpy as hnp
+    _, hnp = _hypothesis("broadcastable_shapes")
 
     return hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims,
                                              min_side=min_side, max_side=max_side).map(lambda b: b.input_shapes)
@@ -57,9 +70,7 @@ def arrays(shape: Any = None, dtype: Any = float64, low: float = -2.0, high: flo
     not differentiable (0 for relu, the bounds of clip); values closer than `margin` are pushed to
     2 * margin away, so finite differences never straddle one, even after Hypothesis shrinks to 0.
     """
-    from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
-
+    st, hnp = _hypothesis("arrays")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"arrays: dtype must be float32 or float64, got {dtype}")
@@ -79,7 +90,7 @@ def pooling_windows(max_batch: int = 2, max_channels: int = 2, max_side: int = 6
     grid), so the maximum of each window is unique and a finite-difference step never changes which
     element it is. Padding is at most half the kernel, as PyTorch requires.
     """
-    from hypothesis import strategies as st
+    st, _ = _hypothesis("pooling_windows")
 
     @st.composite
     def draw_sample(draw: Callable) -> Sample:
@@ -111,13 +122,16 @@ class TaylorResult:
     steps: np.ndarray
     remainders: np.ndarray
     exact: bool = False
+    nonfinite: str = ""  # what is NaN or inf (an output, the gradient), which fails the test
 
     @property
     def ok(self) -> bool:
-        return self.exact or bool(self.order >= 1.5)
+        return not self.nonfinite and (self.exact or bool(self.order >= 1.5))
 
     def __str__(self) -> str:
-        if self.exact:
+        if self.nonfinite:
+            verdict = f"failed: {self.nonfinite}"
+        elif self.exact:
             verdict = "the remainder stays at round-off level: f is linear along u and the gradient is exact"
         elif np.isnan(self.order):
             verdict = "inconclusive: too few remainders above round-off"
@@ -144,12 +158,18 @@ def taylor_test(fn: Callable, inputs: Sequence[Any], *, seed: int = 0, steps: Se
         rng = np.random.default_rng(seed)
         directions = [rng.standard_normal(o.shape) for o in outs]
         backward_projection(outs, directions)
-        moves = [rng.standard_normal(t.shape) * max(1.0, float(np.sqrt(np.mean(t.data ** 2)))) if t.size
+        moves = [rng.standard_normal(t.shape) * max(1.0, float(np.sqrt(np.mean(t.data ** 2)))) if t.numel()
                  else np.zeros(t.shape) for _, t in targets]
         slope = sum(float(np.vdot(t.grad.data, u)) for (_, t), u in zip(targets, moves, strict=True)
                     if t.grad is not None)
         originals = [t.data.copy() for _, t in targets]
         base = evaluate_outputs(call)
+        nonfinite = nonfinite_outputs(base, targets)
+        if not nonfinite and not np.isfinite(slope):
+            nonfinite = (f"the gradient is {slope} along u (the output is finite): backward gives NaN or inf "
+                         "(run it under tc.detect_anomaly() to find the op)")
+        if nonfinite:  # a NaN remainder is below no floor, so it would pass as exact: fail instead
+            return TaylorResult(float("nan"), steps, np.full(len(steps), np.nan), nonfinite=nonfinite)
         scale = sum(float(np.abs(o * v).sum()) for o, v in zip(base, directions, strict=True))
         remainders = np.empty(len(steps))
         try:
@@ -161,6 +181,10 @@ def taylor_test(fn: Callable, inputs: Sequence[Any], *, seed: int = 0, steps: Se
         finally:
             for (_, t), original in zip(targets, originals, strict=True):
                 t.data[...] = original
+    if not np.isfinite(remainders).all():
+        h = steps[int(np.argmax(~np.isfinite(remainders)))]
+        return TaylorResult(float("nan"), steps, remainders,
+                            nonfinite=f"fn's output is NaN or inf at x + h u for h={h:.3g}, so the remainder is too")
     # Round-off in f and in h <grad, u> sets a floor; remainders below it carry no information.
     floor = 1e3 * np.finfo(float64).eps * (scale + abs(slope) * float(steps.max()))
     usable = np.flatnonzero(remainders > floor)

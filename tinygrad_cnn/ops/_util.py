@@ -72,25 +72,33 @@ def scatter_add(shape: tuple[int, ...], flat_index: np.ndarray, values: np.ndarr
 
 
 def normalize_dim(dim: int, ndim: int, op: str) -> int:
-    """A dim in [-ndim, ndim) as a non-negative axis, or a clear IndexError."""
+    """A dim in [-ndim, ndim) as a non-negative axis, or PyTorch's IndexError.
+
+    As in PyTorch, a 0-d tensor takes dim 0 or -1 (both give 0), though it has no axis to name: ops that
+    reduce or squeeze use `normalize_dims`, which turns that into no axis at all.
+    """
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}")
     low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
     if not low <= dim <= high:
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dims "
-                         f"(expected in [{low}, {high}])")
+        raise IndexError(f"{op}: Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})")
     return int(dim) % max(ndim, 1)
 
 
 def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
-    """Reduction axes from None (all), an int, or a tuple of ints; no repeats."""
+    """The array axes that a dim argument names: None or () for all, an int, or a tuple of ints; no repeats.
+
+    On a 0-d tensor, dim 0 and -1 are accepted (PyTorch's rule) and name no axis: the array has none.
+    """
     if dim is None:
         return tuple(range(ndim))
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if not dims:  # PyTorch reduces over every dim when given an empty list of them
+        return tuple(range(ndim))
     axes = tuple(normalize_dim(d, ndim, op) for d in dims)
     if len(set(axes)) != len(axes):
         raise ValueError(f"{op}: dim {dim} names an axis twice")
-    return axes
+    return axes if ndim else ()
 
 
 def pair(value: Any, name: str, op: str, n: int = 2) -> tuple[int, ...]:

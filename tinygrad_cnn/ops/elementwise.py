@@ -219,7 +219,7 @@ class Abs(Function):
 
 
 def _clip_samples(rng):
-    for low, high in [(-0.5, 0.5), (None, 0.3), (-0.3, None)]:
+    for low, high in [(-0.5, 0.5), (None, 0.3), (-0.3, None), (0.5, -0.5)]:
         bounds = tuple(v for v in (low, high) if v is not None)
         yield Sample((away_from(rng, (4, 5), bounds, 0.05),), {"min": low, "max": high}, note=f"[{low}, {high}]")
 
@@ -231,12 +231,13 @@ def _clip_kinks(sample):
 
 @register("clip", samples=_clip_samples, kinks=_clip_kinks)
 class Clip(Function):
-    """x limited to [min, max]; the gradient passes where min <= x <= max (PyTorch's rule at the bounds)."""
+    """x limited to [min, max]; the gradient passes where min <= x <= max (PyTorch's rule at the bounds).
+
+    With min > max every element becomes max and no gradient passes, as in PyTorch.
+    """
 
     @staticmethod
     def forward(ctx, x, min=None, max=None):  # noqa: A002
-        if min is not None and max is not None and min > max:
-            raise ValueError(f"clip: min ({min}) is greater than max ({max})")
         inside = np.ones(x.shape, dtype=bool)
         if min is not None:
             inside &= x >= min

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import normalize_dim, random_array, scatter_add, unbroadcast
+from ._util import normalize_dim, normalize_dims, random_array, scatter_add, unbroadcast
 from .registry import Sample, register
 
 
@@ -98,6 +98,50 @@ def _is_advanced(index: Any) -> bool:
     return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
 
 
+def _is_int(part: Any) -> bool:
+    """An index part that PyTorch applies as basic indexing: an integer, or a 0-d integer array (tensor)."""
+    if isinstance(part, (bool, np.bool_)):
+        return False
+    return isinstance(part, (int, np.integer)) or (
+        isinstance(part, np.ndarray) and part.ndim == 0 and part.dtype.kind in "iu")
+
+
+def _dims_taken(part: Any) -> int:
+    """How many of the input's dims an index part consumes (an Ellipsis counted apart)."""
+    if part is None or part is Ellipsis or isinstance(part, (bool, np.bool_)):
+        return 0
+    if isinstance(part, np.ndarray) and part.dtype.kind == "b":
+        return part.ndim
+    return 1
+
+
+def torch_index(index: Any, ndim: int) -> tuple:
+    """PyTorch's indexing of an `ndim`-d array as NumPy steps: `(index,)` where NumPy agrees, else
+    `(ints, rest)`, a basic index of the integers alone (a view) and then the rest of the index.
+
+    PyTorch applies integers as basic indexing, each removing its dim, before the advanced parts (integer
+    or bool arrays); NumPy counts integers as advanced as soon as an array is present, which can move the
+    result's dims to the front: for x of shape (2, 3, 4), x[0, :, [1, 2]] has shape (3, 2) in PyTorch
+    and (2, 3) in NumPy.
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    has_array = any(isinstance(p, (np.ndarray, bool, np.bool_)) and not _is_int(p) for p in parts)
+    if not has_array or not any(_is_int(p) for p in parts) or sum(p is Ellipsis for p in parts) > 1:
+        return (index,)
+    taken = [_dims_taken(p) for p in parts]
+    if sum(taken) > ndim:  # NumPy says "too many indices"
+        return (index,)
+    ints, dim = [slice(None)] * ndim, 0
+    for part, count in zip(parts, taken):
+        if part is Ellipsis:
+            dim += ndim - sum(taken)
+        elif _is_int(part):
+            ints[dim] = int(part)
+        dim += count
+    # The Ellipsis keeps the first step a view even when the ints take every dim (backward writes through it).
+    return (*ints, Ellipsis), tuple(p for p in parts if not _is_int(p))
+
+
 def _getitem_samples(rng):
     x = random_array(rng, 4, 5)
     yield Sample((x,), {"index": (slice(1, 3), slice(None, None, 2))}, note="slices with a step")
@@ -107,27 +151,41 @@ def _getitem_samples(rng):
     yield Sample((x,), {"index": (np.array([1, 1]), np.array([0, 4]))}, note="paired integer arrays")
     yield Sample((x,), {"index": x > 0}, note="bool mask")
     yield Sample((x,), {"index": (None, slice(None), 1)}, note="new axis")
+    cube = random_array(rng, 2, 3, 4)
+    yield Sample((cube,), {"index": (0, slice(None), np.array([2, 2]))},
+                 note="int, slice, repeated integer array: PyTorch's shape (3, 2), not NumPy's (2, 3)")
+    yield Sample((cube,), {"index": (np.array([1, 0, 1]), slice(None), -1)}, note="integer array, slice, int")
+    yield Sample((cube,), {"index": (1, np.array([True, False, True]), None)}, note="int, bool array, new axis")
 
 
 @register("getitem", samples=_getitem_samples)
 class GetItem(Function):
-    """x[index] for slices, ints, None, Ellipsis, integer and bool arrays; repeated picks add up in backward."""
+    """x[index] for slices, ints, None, Ellipsis, integer and bool arrays, with PyTorch's result shape (see
+    `torch_index`); repeated picks add up in backward."""
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.input_shape, ctx.index = x.shape, index
+        ctx.steps = torch_index(index, x.ndim)
         try:
-            return x[index]
+            out = x
+            for step in ctx.steps:
+                out = out[step]
+            return out
         except IndexError as error:
             raise IndexError(f"index {index!r} is out of range for a tensor of shape {x.shape}: {error}") from error
 
     @staticmethod
     def backward(ctx, grad_output):
         if _is_advanced(ctx.index):
-            positions = np.arange(int(np.prod(ctx.input_shape))).reshape(ctx.input_shape)[ctx.index]
+            # The flat input position of each output element, gathered as forward gathers the values.
+            positions = np.arange(int(np.prod(ctx.input_shape))).reshape(ctx.input_shape)
+            for step in ctx.steps:
+                positions = positions[step]
             return scatter_add(ctx.input_shape, positions, grad_output)
         grad = np.zeros(ctx.input_shape, dtype=grad_output.dtype)
-        grad[ctx.index] = grad_output
+        view = grad if len(ctx.steps) == 1 else grad[ctx.steps[0]]  # the ints' basic index: a view
+        view[ctx.steps[-1]] = grad_output
         return grad
 
 
@@ -241,18 +299,19 @@ class Clone(Function):
 
 # ----- shape helpers that are compositions of the ops above ------------------------------------
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    start, end = normalize_dim(start_dim, x.ndim, "flatten"), normalize_dim(end_dim, x.ndim, "flatten")
     if x.ndim == 0:
         return x.reshape(1)
-    start, end = normalize_dim(start_dim, x.ndim, "flatten"), normalize_dim(end_dim, x.ndim, "flatten")
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    axes = list(range(x.ndim))
     a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
-    axes[a], axes[b] = axes[b], axes[a]
+    axes = list(range(x.ndim))
+    if x.ndim:  # a 0-d tensor takes dims 0 and -1 and stays as it is, as in PyTorch
+        axes[a], axes[b] = axes[b], axes[a]
     return Permute.apply(x, dims=tuple(axes))
 
 
@@ -265,10 +324,10 @@ def squeeze(x: Tensor, dim: int | tuple | None = None) -> Tensor:
     """Drop size-1 axes (all, or those of dim that have size 1, as PyTorch)."""
     if dim is None:
         axes = {i for i, n in enumerate(x.shape) if n == 1}
+    elif isinstance(dim, (tuple, list)) and not dim:  # unlike a reduction, squeeze(()) names no dim
+        axes = set()
     else:
-        dims = dim if isinstance(dim, tuple) else (dim,)
-        axes = {normalize_dim(d, x.ndim, "squeeze") for d in dims}
-        axes = {a for a in axes if x.shape[a] == 1}
+        axes = {a for a in normalize_dims(dim, x.ndim, "squeeze") if x.shape[a] == 1}
     return x.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 

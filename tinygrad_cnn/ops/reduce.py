@@ -6,6 +6,7 @@ extrema, which keeps it symmetric; `max(dim)`/`min(dim)` send it to the index th
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -32,23 +33,35 @@ def _expand_back(grad_output: np.ndarray, input_shape: tuple, axes: tuple, keepd
     return grad_output
 
 
+def _reduced_count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    """How many elements each output element of a reduction over `axes` gathers."""
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def _require_float(x: np.ndarray, message: str) -> None:
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{message}, got {x.dtype}; convert the tensor with .float() or .double() first")
+
+
 def _reduction_samples(rng):
     x = random_array(rng, 3, 4, 5)
     for dim, keepdim in [(None, False), (0, False), (1, True), (-1, False), ((0, 2), False), ((0, 2), True)]:
         yield Sample((x,), {"dim": dim, "keepdim": keepdim}, note=f"dim={dim} keepdim={keepdim}")
     yield Sample((random_array(rng, 6),), {"dim": 0, "keepdim": False}, note="vector")
     yield Sample((np.array(1.5),), {"dim": None, "keepdim": False}, note="0-d")
+    yield Sample((np.array(-0.5),), {"dim": 0, "keepdim": False}, note="0-d with dim=0")
+    yield Sample((np.array(0.75),), {"dim": -1, "keepdim": True}, note="0-d with dim=-1, keepdim")
 
 
 @register("sum", samples=_reduction_samples)
 class Sum(Function):
-    """Sum over dim (None: all)."""
+    """Sum over dim (None: all); integer and bool tensors sum to int64, as in PyTorch."""
 
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         axes = normalize_dims(dim, x.ndim, "sum")
         ctx.input_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        return x.sum(axis=axes, keepdims=keepdim)
+        return x.sum(axis=axes, keepdims=keepdim, dtype=None if x.dtype.kind == "f" else np.int64)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -56,21 +69,28 @@ class Sum(Function):
         return np.broadcast_to(grad, ctx.input_shape)
 
 
-@register("mean", samples=_reduction_samples)
+def _empty_mean_samples(rng):
+    yield Sample((np.zeros((0, 3)),), {"dim": 1, "keepdim": False}, note="rows of an empty tensor")
+
+
+@register("mean", samples=lambda rng: [*_reduction_samples(rng), *_empty_mean_samples(rng)])
 class Mean(Function):
-    """Mean over dim (None: all)."""
+    """Mean over dim (None: all); NaN where it averages no element, as in PyTorch."""
 
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         axes = normalize_dims(dim, x.ndim, "mean")
-        if x.size == 0:
-            raise ValueError(f"mean: the tensor of shape {x.shape} is empty")
+        _require_float(x, "mean(): could not infer output dtype: mean needs a floating point tensor")
         ctx.input_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        ctx.count = int(np.prod([x.shape[a] for a in axes]))
-        return x.mean(axis=axes, keepdims=keepdim)
+        ctx.count = _reduced_count(x.shape, axes)
+        # sum / count is what np.mean computes; written out so that 0 / 0 is a quiet NaN, not a warning.
+        with np.errstate(invalid="ignore"):
+            return x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(ctx.count)
 
     @staticmethod
     def backward(ctx, grad_output):
+        if ctx.count == 0:  # the input is empty: so is its gradient
+            return np.zeros(ctx.input_shape, grad_output.dtype)
         grad = _expand_back(grad_output, ctx.input_shape, ctx.axes, ctx.keepdim)
         return np.broadcast_to(grad / grad.dtype.type(ctx.count), ctx.input_shape)
 
@@ -80,28 +100,37 @@ def _var_samples(rng):
     for dim, keepdim, correction in [(None, False, 1), (0, False, 1), (1, True, 0), ((0, 1), False, 2)]:
         yield Sample((x,), {"dim": dim, "keepdim": keepdim, "correction": correction},
                      note=f"dim={dim} correction={correction}")
+    yield Sample((np.array(0.5),), {"dim": 0, "keepdim": False, "correction": 0}, note="0-d with dim=0")
 
 
 @register("var", samples=_var_samples)
 class Var(Function):
-    """Variance over dim: sum((x - mean)**2) / (n - correction); correction=1 is unbiased (PyTorch's default)."""
+    """Variance over dim: sum((x - mean)**2) / (n - correction); correction=1 is unbiased (PyTorch's default).
+
+    With no degrees of freedom left (n - correction <= 0) it divides by 0, giving inf (NaN where all the
+    values are equal) and PyTorch's UserWarning; the gradient 2 (x - mean) / 0 is then +-inf, NaN at the mean.
+    """
 
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False, correction=1):
         axes = normalize_dims(dim, x.ndim, "var")
-        count = int(np.prod([x.shape[a] for a in axes]))
+        _require_float(x, "var(): std and var need a floating point tensor")
+        count = _reduced_count(x.shape, axes)
         if count - correction <= 0:
-            raise ValueError(f"var: {count} elements with correction={correction} leave no degrees of freedom")
-        centered = x - x.mean(axis=axes, keepdims=True)
-        ctx.save_for_backward(centered)
-        ctx.axes, ctx.keepdim, ctx.divisor = axes, keepdim, count - correction
-        return (centered * centered).sum(axis=axes, keepdims=keepdim) / x.dtype.type(ctx.divisor)
+            warnings.warn(f"var(): degrees of freedom is <= 0 ({count} elements with correction={correction}), "
+                          "so the result is inf or NaN", UserWarning, stacklevel=4)
+        ctx.axes, ctx.keepdim, ctx.divisor = axes, keepdim, x.dtype.type(max(count - correction, 0))
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 for an empty tensor or no freedom
+            centered = x - x.sum(axis=axes, keepdims=True) / x.dtype.type(count)
+            ctx.save_for_backward(centered)
+            return (centered * centered).sum(axis=axes, keepdims=keepdim) / ctx.divisor
 
     @staticmethod
     def backward(ctx, grad_output):
         (centered,) = ctx.saved_tensors
         grad = _expand_back(grad_output, centered.shape, ctx.axes, ctx.keepdim)
-        return grad * centered * centered.dtype.type(2 / ctx.divisor)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad * centered * (centered.dtype.type(2) / ctx.divisor)
 
 
 def _extremum_samples(rng):
@@ -118,6 +147,16 @@ def _tie_kinks(sample):
     return [at_max & (at_max.sum(axis=axes, keepdims=True) > 1)]
 
 
+def _check_nonempty(shape: tuple[int, ...], axes: tuple[int, ...], dim: Any, op: str) -> None:
+    """PyTorch's errors for a largest or smallest element of no elements (there is no identity to give)."""
+    if dim is None and 0 in shape:
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0 (shape {shape}). "
+                           "Specify the reduction dim with the 'dim' argument.")
+    for axis in axes:
+        if shape[axis] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {axis} to have non-zero size (shape {shape}).")
+
+
 class _Extremum(Function):
     """Shared by amax and amin: the gradient is split evenly among the tied extrema."""
 
@@ -126,11 +165,11 @@ class _Extremum(Function):
     @classmethod
     def _forward(cls, ctx, x, dim, keepdim, op):
         axes = normalize_dims(dim, x.ndim, op)
-        if x.size == 0:
-            raise ValueError(f"{op}: the tensor of shape {x.shape} is empty")
+        _check_nonempty(x.shape, axes, dim, op)
         out = cls.reduce(x, axis=axes, keepdims=True)
-        hits = x == out
-        ctx.share = hits / hits.sum(axis=axes, keepdims=True).astype(x.dtype)
+        if ctx.needs_input_grad[0]:
+            hits = x == out
+            ctx.share = hits / hits.sum(axis=axes, keepdims=True).astype(x.dtype)
         ctx.axes, ctx.keepdim = axes, keepdim
         return out if keepdim else np.squeeze(out, axis=axes)
 
@@ -191,7 +230,9 @@ def extremum(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Any:
     """Tensor.max/min: a scalar with no dim, else `(values, indices)` with the gradient to the index."""
     if dim is None:
         return (Amax if largest else Amin).apply(x, dim=None, keepdim=False)
-    indices = arg_extremum(x, dim, True, largest)
+    indices = arg_extremum(x, dim, True, largest, "max" if largest else "min")
+    if x.ndim == 0:  # one element, at index 0: amax over no axis passes it (and its gradient) through
+        return MinMaxResult((Amax if largest else Amin).apply(x, dim=dim), indices)
     values = TakeAlongDim.apply(x, indices.data, dim=dim)
     if not keepdim:
         values, indices = values.squeeze(dim), indices.squeeze(dim)
@@ -213,13 +254,17 @@ class MinMaxResult(tuple):
         return self[1]
 
 
-def arg_extremum(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
-    """Index of the first largest (or smallest) element; int64, no gradient."""
-    if x.size == 0:
-        raise ValueError(f"{'argmax' if largest else 'argmin'}: the tensor of shape {x.shape} is empty")
+def arg_extremum(x: Tensor, dim: int | None, keepdim: bool, largest: bool, op: str | None = None) -> Tensor:
+    """Index of the first largest (or smallest) element; int64, no gradient. `op` names the caller in errors."""
+    op = op or ("argmax" if largest else "argmin")
+    if dim is not None:
+        normalize_dim(dim, x.ndim, op)  # one int dim, as in PyTorch
+    axes = normalize_dims(dim, x.ndim, op)
+    _check_nonempty(x.shape, axes, dim, op)
     pick = np.argmax if largest else np.argmin
     if dim is None:
         index = pick(x.data)
         return Tensor._make(np.asarray(index, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()), None)
-    axis = normalize_dim(dim, x.ndim, "argmax" if largest else "argmin")
-    return Tensor._make(pick(x.data, axis=axis, keepdims=keepdim).astype(np.int64), None)
+    if x.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64), None)
+    return Tensor._make(pick(x.data, axis=axes[0], keepdims=keepdim).astype(np.int64), None)
