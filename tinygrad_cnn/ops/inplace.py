@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd import Function
 from ._util import away_from, random_array, unbroadcast
 from .elementwise import Add, Clip, Div, Mul, Sub, _clip_kinks, _clip_samples
+from .movement import torch_index
 from .registry import Sample, register
 
 
@@ -25,6 +26,9 @@ def _setitem_samples(rng):
     yield Sample((x, random_array(rng)), {"index": (1, 2)}, note="one element, 0-d tensor value")
     yield Sample((x, random_array(rng, 4, 2)), {"index": (slice(None), np.array([4, 1]))},
                  requires_grad=(False, True), note="columns of a constant tensor")
+    cube = random_array(rng, 2, 3, 4)
+    yield Sample((cube, random_array(rng, 3, 2)), {"index": (0, slice(None), np.array([1, 3]))},
+                 note="int, slice, index array: the value has PyTorch's shape (3, 2), not NumPy's (2, 3)")
 
 
 @register("setitem", samples=_setitem_samples, inplace=lambda x, value, index: x.__setitem__(index, value))
@@ -33,9 +37,9 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, x, value, index):
-        ctx.index, ctx.value_shape = index, np.shape(value)
+        ctx.steps, ctx.value_shape = torch_index(index, x.ndim), np.shape(value)
         out = x.copy()
-        out[index] = value
+        _write(out, ctx.steps, value)
         return out
 
     @staticmethod
@@ -44,9 +48,21 @@ class IndexPut(Function):
         grad_x = None
         if need_x:
             grad_x = grad_output.copy()
-            grad_x[ctx.index] = 0
-        grad_value = unbroadcast(grad_output[ctx.index], ctx.value_shape) if need_value else None
+            _write(grad_x, ctx.steps, 0)
+        grad_value = unbroadcast(_read(grad_output, ctx.steps), ctx.value_shape) if need_value else None
         return grad_x, grad_value
+
+
+def _read(array: np.ndarray, steps: tuple) -> np.ndarray:
+    """array[index] with PyTorch's placement of dims: `steps` from `torch_index` (a view, then the rest)."""
+    for step in steps:
+        array = array[step]
+    return array
+
+
+def _write(array: np.ndarray, steps: tuple, value) -> None:
+    """array[index] = value, through the same steps (the first ones are views, so the write lands in array)."""
+    _read(array, steps[:-1])[steps[-1]] = value
 
 
 def _fill_samples(rng):
