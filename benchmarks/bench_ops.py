@@ -117,12 +117,12 @@ def main(argv: list[str]) -> int:
     if args.openblas_coretype:
         os.environ["OPENBLAS_CORETYPE"] = args.openblas_coretype
     sys.path.insert(0, ROOT)
-    # tinygrad_cnn before NumPy: see tinygrad_cnn/_before_numpy.py
-    # isort: off
+    import numpy as np
+
     import tinygrad_cnn as tc
     import tinygrad_cnn.nn.functional as ours_F
-    import numpy as np
-    # isort: on
+
+    tc.set_num_threads(args.threads)
 
     torch = None
     if not args.no_torch:

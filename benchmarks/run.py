@@ -3,13 +3,12 @@
     python benchmarks/run.py                 # every workload, 1 BLAS thread, torch too if importable
     python benchmarks/run.py --threads 2     # pin BLAS (and torch) to 2 threads
     python benchmarks/run.py --only conv     # workloads whose name contains "conv"
-    python benchmarks/run.py --scaling 2     # speed-up from 1 to 2 threads, both measured in turns
 
-Each workload runs in a fresh Python process per framework, so that the thread settings take effect before
-NumPy loads and peak RSS belongs to that workload alone. A process times --repeats runs after --warmup runs
+Each workload runs in a fresh Python process per framework, so that peak RSS belongs to that workload alone; the
+harness sets the BLAS thread variables for its workers, and each worker also sets its threads at run time
+(tinygrad_cnn.set_num_threads, torch.set_num_threads). A process times --repeats runs after --warmup runs
 and reports their median; the frameworks' processes take turns --rounds times, and the table shows the median
-over rounds (a busy spell of the machine then falls on both); --scaling N has the 1-thread and N-thread
-processes of each framework take turns the same way. A training step is forward, loss, backward and
+over rounds (a busy spell of the machine then falls on both). A training step is forward, loss, backward and
 an SGD-momentum update, all float32.
 Only the standard library and NumPy are needed (torch is optional).
 """
@@ -54,13 +53,11 @@ def conv_gflop(name: str) -> float | None:
 # ----- the workloads, written once: our API is PyTorch's, so only the tensor factories differ ---------
 class Ours:
     def __init__(self) -> None:
-        # tinygrad_cnn before NumPy: see tinygrad_cnn/_before_numpy.py
-        # isort: off
+        import numpy as np
+
         import tinygrad_cnn as tc
         import tinygrad_cnn.nn.functional as F
         from tinygrad_cnn import nn, optim
-        import numpy as np
-        # isort: on
 
         self.np, self.tc, self.F, self.nn, self.optim = np, tc, F, nn, optim
         self.rng = np.random.default_rng(0)
@@ -165,6 +162,7 @@ def measure(framework: str, name: str, warmup: int, repeats: int, threads: int) 
         lib.torch.set_num_threads(threads)
     else:
         lib = Ours()
+        lib.tc.set_num_threads(threads)
     step = build(name, lib)
     for _ in range(warmup):
         step()
@@ -247,8 +245,6 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (default 1)")
-    parser.add_argument("--scaling", type=int, metavar="N",
-                        help="instead: each framework's speed-up from 1 to N threads")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3,
@@ -268,9 +264,6 @@ def main(argv: list[str] | None = None) -> None:
     with_torch = torch_version is not None and not args.no_torch
     print(f"# {machine()}")
     frameworks = ["ours", "torch"] if with_torch else ["ours"]
-    if args.scaling:
-        print_scaling(frameworks, args, argv)
-        return
     print(f"# threads={args.threads} repeats={args.repeats} warmup={args.warmup} rounds={args.rounds} "
           f"torch={torch_version}")
     header = f"| {'workload':<30} | {'ours ms':>9} | {'GFLOP/s':>7} | {'RSS MiB':>7} |"
@@ -305,28 +298,6 @@ def main(argv: list[str] | None = None) -> None:
 
         mean = math.exp(sum(math.log(r) for r in conv_ratios) / len(conv_ratios))
         print(f"\nconv2d geometric mean ours/torch: {mean:.2f} over {len(conv_ratios)} shapes")
-    print_command(argv)
-
-
-def print_scaling(frameworks: list[str], args: argparse.Namespace, argv: list[str] | None) -> None:
-    """One row per workload: each framework's ms at 1 and at N threads and the speed-up."""
-    n = args.scaling
-    print(f"# threads=1 and {n} taking turns, repeats={args.repeats} warmup={args.warmup} rounds={args.rounds}")
-    header = f"| {'workload':<30} |" + "".join(
-        f" {framework + ' 1t':>9} | {framework + f' {n}t':>9} | {'speed-up':>8} |" for framework in frameworks)
-    print_header(header)
-    for name in WORKLOADS:
-        if args.only not in name:
-            continue
-        results = run_rounds(name, [(framework, threads) for framework in frameworks for threads in (1, n)], args)
-        row = f"| {name:<30} |"
-        for framework in frameworks:
-            one, many = results[framework, 1], results[framework, n]
-            if one and many:
-                row += f" {one['ms']:>9.2f} | {many['ms']:>9.2f} | {one['ms'] / many['ms']:>7.2f}x |"
-            else:
-                row += f" {'failed':>9} | {'':>9} | {'':>8} |"
-        print(row, flush=True)
     print_command(argv)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-try:  # before NumPy, so that NumPy's BLAS loads with tinygrad_cnn's setting (see tinygrad_cnn/_before_numpy.py)
+try:
     import tinygrad_cnn as tc
 except ImportError:
     # A source checkout that was not pip-installed: use the package beside this folder. The examples

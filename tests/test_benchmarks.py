@@ -39,14 +39,3 @@ def test_bench_ops_times_a_conv():
     assert len(lines) == 1, output
     ms, gflops = (float(cell) for cell in lines[0][len(name):].split())
     assert ms > 0 and gflops > 0
-
-
-def test_run_py_scaling_times_one_and_n_threads_in_turns():
-    output = run_script("benchmarks/run.py", "--no-torch", "--only", "cross_entropy", "--repeats", "1",
-                        "--warmup", "0", "--rounds", "1", "--scaling", "2")
-    _name, one, two, speed_up = row(output, "cross_entropy 64x10")
-    one, two, speed_up = float(one), float(two), float(speed_up.rstrip("x"))
-    assert one > 0 and two > 0, output
-    # The cells are rounded to 2 decimals: the ratio of the printed times is off by at most this much.
-    rounding = one / two * (0.005 / one + 0.005 / two) + 0.005
-    assert abs(speed_up - one / two) <= rounding, output

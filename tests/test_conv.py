@@ -3,7 +3,6 @@ the worked examples, the 'same' rule, bad input, and (optionally) PyTorch."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 
 import numpy as np
@@ -13,8 +12,8 @@ from hypothesis import strategies as st
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
-from tinygrad_cnn.ops import _windows, conv
-from tinygrad_cnn.ops._windows import LAYOUTS, cols_shape, fold, make_windows, release_scratch, scratch, unfold
+from tinygrad_cnn.ops import conv
+from tinygrad_cnn.ops._windows import make_windows
 
 
 # ----- an independent reference: explicit padding, then a sum over kernel offsets per output position ----------
@@ -77,46 +76,24 @@ def configurations(draw, max_size: int = 6):
     return x, weight, bias, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
-@contextlib.contextmanager
-def column_layout(batch_last: bool):
-    """Force one of unfold's two column layouts (normally picked by output row length)."""
-    saved = conv.BATCH_LAST_BELOW
-    conv.BATCH_LAST_BELOW = 10**9 if batch_last else 0
-    try:
-        yield
-    finally:
-        conv.BATCH_LAST_BELOW = saved
-
-
-@contextlib.contextmanager
-def stepwise_fold(stepwise: bool):
-    """Force fold to add its kernel offsets dim by dim, or whole (normally picked by the partial sums' size)."""
-    saved = _windows.STEPWISE_FOLD_BYTES
-    _windows.STEPWISE_FOLD_BYTES = 2**62 if stepwise else -1
-    try:
-        yield
-    finally:
-        _windows.STEPWISE_FOLD_BYTES = saved
-
-
 def run(x, weight, bias, **attrs):
     function = conv.conv2d if x.ndim == 4 else conv.conv1d
     return function(x, weight, bias, **attrs)
 
 
-@given(configurations(), st.booleans())
-def test_forward_matches_direct_summation(config, batch_last):
+@given(configurations())
+def test_forward_matches_direct_summation(config):
     x, weight, bias, attrs = config
-    with column_layout(batch_last):
+    with tc.kernels.disabled():
         out = run(tc.Tensor(x), tc.Tensor(weight), None if bias is None else tc.Tensor(bias), **attrs)
     np.testing.assert_allclose(out.data, reference_conv(x, weight, bias, **attrs), rtol=1e-12, atol=1e-12)
 
 
-@given(configurations(max_size=5), st.booleans())
-def test_gradients_match_finite_differences(config, batch_last):
+@given(configurations(max_size=5))
+def test_gradients_match_finite_differences(config):
     x, weight, bias, attrs = config
     inputs = [tc.Tensor(a, requires_grad=True) for a in (x, weight) + (() if bias is None else (bias,))]
-    with column_layout(batch_last):
+    with tc.kernels.disabled():
         assert tc.gradcheck(lambda *t: run(t[0], t[1], t[2] if len(t) > 2 else None, **attrs), inputs,
                             atol=1e-7, rtol=1e-6)
 
@@ -196,17 +173,15 @@ def test_only_the_gradients_that_are_needed_are_returned():
     np.testing.assert_allclose(w.grad.data, np.broadcast_to(expected, (4, 3, 3, 3)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("batch_last", [False, True])
 @pytest.mark.parametrize("needed", ["x", "b", "xb", "wb"])
-def test_any_subset_of_gradients_matches_the_full_backward(needed, batch_last):
+def test_any_subset_of_gradients_matches_the_full_backward(needed):
     rng = np.random.default_rng(6)
     arrays = rng.standard_normal((2, 4, 6, 5)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
     grad = rng.standard_normal((2, 6, 3, 5))
-    with column_layout(batch_last):
-        full = [tc.Tensor(a, requires_grad=True) for a in arrays]
-        conv.conv2d(*full, stride=(2, 1), padding="same", groups=2).backward(grad)
-        part = [tc.Tensor(a, requires_grad=name in needed) for a, name in zip(arrays, "xwb")]
-        conv.conv2d(*part, stride=(2, 1), padding="same", groups=2).backward(grad)
+    full = [tc.Tensor(a, requires_grad=True) for a in arrays]
+    conv.conv2d(*full, stride=(2, 1), padding="same", groups=2).backward(grad)
+    part = [tc.Tensor(a, requires_grad=name in needed) for a, name in zip(arrays, "xwb")]
+    conv.conv2d(*part, stride=(2, 1), padding="same", groups=2).backward(grad)
     for whole, some, name in zip(full, part, "xwb"):
         if name in needed:
             np.testing.assert_allclose(some.grad.data, whole.grad.data, rtol=1e-12, atol=1e-12)
@@ -214,13 +189,11 @@ def test_any_subset_of_gradients_matches_the_full_backward(needed, batch_last):
             assert some.grad is None
 
 
-@pytest.mark.parametrize("batch_last", [False, True])
-def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(batch_last):
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients():
     x = tc.Tensor(np.zeros((0, 3, 5, 5)), requires_grad=True)
     w, b = tc.Tensor(np.ones((2, 3, 3, 3)), requires_grad=True), tc.Tensor(np.ones(2), requires_grad=True)
-    with column_layout(batch_last):
-        out = conv.conv2d(x, w, b, padding=1)
-        out.sum().backward()
+    out = conv.conv2d(x, w, b, padding=1)
+    out.sum().backward()
     assert out.shape == (0, 2, 5, 5) and x.grad.shape == (0, 3, 5, 5)
     assert not w.grad.data.any() and not b.grad.data.any()
 
@@ -232,96 +205,36 @@ def test_no_grad_records_nothing():
     assert not out.requires_grad
 
 
-# ----- the shared window helper ------------------------------------------------------------------------------
-@given(configurations(), st.sampled_from(LAYOUTS), st.booleans())
-def test_fold_is_the_adjoint_of_unfold(config, layout, stepwise):
+# ----- im2col and its adjoint ---------------------------------------------------------------------------------
+@given(configurations())
+def test_fold_is_the_adjoint_of_unfold(config):
     x, weight, _, attrs = config
     windows = make_windows(x.shape[2:], weight.shape[2:], attrs["stride"], attrs["padding"], attrs["dilation"], "t")
-    cols = unfold(x, windows, layout=layout)
+    cols = conv.unfold(x, windows)
     other = np.random.default_rng(0).standard_normal(cols.shape)
-    with stepwise_fold(stepwise):
-        folded = fold(other, windows, *x.shape[:2], layout=layout)
-    assert np.isclose(np.vdot(cols, other), np.vdot(x, folded), rtol=1e-10, atol=1e-10)
+    assert np.isclose(np.vdot(cols, other), np.vdot(x, conv.fold(other, windows, x.shape)), rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("layout", LAYOUTS)
-def test_fold_dim_by_dim_sums_what_whole_offsets_sum(layout):
-    # Integer-valued columns: every order of summation gives the exact same result.
-    windows = make_windows((7, 6), (3, 2), (1, 2), (2, 1), (2, 1), "t")
-    cols = np.random.default_rng(3).integers(-9, 10, cols_shape(layout, 2, 3, windows)).astype(np.float64)
-    with stepwise_fold(True):
-        stepwise = fold(cols, windows, 2, 3, layout=layout).copy()
-    with stepwise_fold(False):
-        whole = fold(cols, windows, 2, 3, layout=layout)
-    np.testing.assert_array_equal(stepwise, whole)
-    assert np.abs(whole).sum() > 0
-
-
-def test_every_layout_holds_the_same_columns():
-    x = np.random.default_rng(5).standard_normal((3, 2, 5, 4))
-    windows = make_windows((5, 4), (2, 3), (2, 1), "same", 1, "t")
-    reference = unfold(x, windows, layout="channel_major").copy()  # (C, kh, kw, N, Ho, Wo)
-    np.testing.assert_array_equal(unfold(x, windows, layout="batch_last"), np.moveaxis(reference, 3, -1))
-    np.testing.assert_array_equal(unfold(x, windows, layout="batch_first"), reference.transpose(3, 1, 2, 0, 4, 5))
-
-
-def test_reused_columns_keep_their_padding_filled():
+def test_unfold_puts_zeros_where_windows_reach_the_padding():
     windows = make_windows((3,), (3,), 1, 1, 1, "t")
-    for x in ([[[1.0, 2.0, 3.0]]], [[[4.0, 5.0, 6.0]]]):  # the second call reuses the first one's buffer
-        cols = unfold(np.array(x), windows, fill=-np.inf)
-        np.testing.assert_array_equal(cols[0, [0, 2], 0], [[-np.inf, x[0][0][0], x[0][0][1]],
-                                                            [x[0][0][1], x[0][0][2], -np.inf]])
-        del cols
-    other = unfold(np.array([[[7.0, 8.0, 9.0]]]), windows, fill=0.0)  # another fill: another buffer
-    np.testing.assert_array_equal(other[0, 0, 0], [0.0, 7.0, 8.0])
+    cols = conv.unfold(np.array([[[1.0, 2.0, 3.0]]]), windows)  # (C, K, N, O)
+    np.testing.assert_array_equal(cols[0, :, 0], [[0, 1, 2], [1, 2, 3], [2, 3, 0]])
 
 
-def test_unfold_fills_padding_with_the_fill_value():
-    windows = make_windows((3,), (3,), 1, 1, 1, "t")
-    cols = unfold(np.array([[[1.0, 2.0, 3.0]]]), windows, fill=-np.inf)  # (C, K, N, O)
-    np.testing.assert_array_equal(cols[0, :, 0], [[-np.inf, 1, 2], [1, 2, 3], [2, 3, -np.inf]])
-
-
-def test_scratch_buffers_in_use_are_never_handed_out_again():
-    first = scratch((3, 5), np.dtype(np.float64))
-    view = scratch((3, 5), np.dtype(np.float64))[1:]  # only a view survives: it still holds its base
-    assert scratch((3, 5), np.dtype(np.float64)) is not first
-    assert all(scratch((3, 5), np.dtype(np.float64)) is not held for held in (first, view.base))
-    address = first.__array_interface__["data"][0]
-    del first
-    assert scratch((3, 5), np.dtype(np.float64)).__array_interface__["data"][0] == address  # reused once free
-
-
-def test_scratch_keeps_no_more_than_its_limit(monkeypatch):
-    import tinygrad_cnn.ops._windows as windows_module
-
-    release_scratch()
-    monkeypatch.setattr(windows_module, "SCRATCH_LIMIT", 1000)
-    scratch((100,), np.dtype(np.float64))  # 800 bytes: kept
-    big = scratch((200,), np.dtype(np.float64))  # 1600 bytes: over the limit, handed out but not kept
-    assert big.shape == (200,)
-    assert windows_module._scratch_bytes == 800
-    assert windows_module._scratch[((200,), np.dtype(np.float64), None)] == []
-    release_scratch()
-    assert windows_module._scratch_bytes == 0
-
-
-@pytest.mark.parametrize("batch_last", [False, True])
-def test_outputs_and_saved_columns_survive_later_convolutions(batch_last):
+def test_outputs_and_saved_columns_survive_later_convolutions():
     rng = np.random.default_rng(4)
     w = tc.Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
     xs = [tc.Tensor(rng.standard_normal((2, 2, 6, 6)), requires_grad=True) for _ in range(3)]
-    with column_layout(batch_last):
-        outs = [conv.conv2d(x, w, padding=1) for x in xs]  # same shapes: the buffers would collide if reused
-        for x, out in zip(xs, outs):
-            np.testing.assert_allclose(out.data, reference_conv(x.data, w.data, None, (1, 1), (1, 1), (1, 1), 1))
-        total = outs[0].sum() + outs[1].sum() + outs[2].sum()
-        total.backward(retain_graph=True)
-        first = w.grad.data.copy(), [x.grad.data.copy() for x in xs]
-        w.grad = None
-        for x in xs:
-            x.grad = None
-        total.backward()  # a second pass reads every saved column again
+    outs = [conv.conv2d(x, w, padding=1) for x in xs]
+    for x, out in zip(xs, outs):
+        np.testing.assert_allclose(out.data, reference_conv(x.data, w.data, None, (1, 1), (1, 1), (1, 1), 1))
+    total = outs[0].sum() + outs[1].sum() + outs[2].sum()
+    total.backward(retain_graph=True)
+    first = w.grad.data.copy(), [x.grad.data.copy() for x in xs]
+    w.grad = None
+    for x in xs:
+        x.grad = None
+    total.backward()  # a second pass reads every saved column again
     np.testing.assert_allclose(w.grad.data, first[0])
     for x, grad in zip(xs, first[1]):
         np.testing.assert_allclose(x.grad.data, grad)

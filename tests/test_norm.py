@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_threads import run_with_threads
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
-from tinygrad_cnn.ops import _util, norm
 from tinygrad_cnn.ops import dropout as dropout_ops
+from tinygrad_cnn.ops import norm
 
 
 # ----- batch norm ---------------------------------------------------------------------------------
@@ -87,25 +86,6 @@ def test_closed_form_backward_equals_the_backward_of_generic_ops(shape, seed):
     np.testing.assert_allclose(out.data, expected.data, atol=1e-12)
     for ours, theirs in zip(fused, generic):
         np.testing.assert_allclose(ours.grad.data, theirs.grad.data, atol=1e-10)
-
-
-@pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_over_blocks_and_threads_equals_one_pass(affine, monkeypatch):
-    rng = np.random.default_rng(4)
-    arrays = rng.standard_normal((7, 3, 2, 2)), rng.uniform(0.5, 2, 3), rng.standard_normal(3)
-    grad_output = rng.standard_normal((7, 3, 2, 2))
-
-    def run():
-        x, weight, bias = (Tensor(a, requires_grad=True) for a in arrays)
-        out = norm.batch_norm(x, None, None, weight if affine else None, bias if affine else None, training=True)
-        out.backward(grad_output)
-        return out.data, x.grad.data
-
-    one_pass = run()
-    monkeypatch.setattr(_util, "CACHE_BLOCK", 2 * 12)  # rows of 12 elements: blocks of 2 rows, the last one short
-    blocked = run_with_threads(2, run)
-    for got, want in zip(blocked, one_pass):
-        assert got.tobytes() == want.tobytes()
 
 
 def test_batch_norm_keeps_float32_and_the_running_stats_dtype():

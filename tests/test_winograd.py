@@ -1,5 +1,6 @@
-"""Winograd F(2x2, 3x3): the same linear map as the im2col path (forward and all three gradients), under
-any padding and odd sizes, in float64 and float32; gradcheck; which convolutions take the path."""
+"""The Winograd F(2x2, 3x3) kernel's internals, beyond the registry test's samples: the same linear map as conv's
+reference (forward and all three gradients) for any padding, odd sizes, few channels and one image per slice,
+in float64 and float32; which convolutions it applies to."""
 
 from __future__ import annotations
 
@@ -11,18 +12,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_cnn as tc
-from tinygrad_cnn.ops import conv, winograd
+from tinygrad_cnn.kernels import winograd
+from tinygrad_cnn.ops import conv
 from tinygrad_cnn.ops._windows import make_windows
 
 
 @contextlib.contextmanager
 def winograd_path(enabled: bool):
-    """Force every eligible conv onto the Winograd path (or none onto it)."""
+    """Every 3x3 stride-1 conv on the Winograd kernel, whatever its size (or every conv on the reference)."""
+    if not enabled:
+        with tc.kernels.disabled():
+            yield
+        return
     saved = winograd.MIN_CHANNELS, winograd.MIN_OUTPUT_SIZE, winograd.CHUNK_BYTES
-    winograd.MIN_CHANNELS = winograd.MIN_OUTPUT_SIZE = 0 if enabled else 10**9
+    winograd.MIN_CHANNELS = winograd.MIN_OUTPUT_SIZE = 0  # small shapes reach the transforms' corner cases
     winograd.CHUNK_BYTES = 1  # one image per slice: the batch slicing is exercised too
     try:
-        yield
+        with tc.kernels.only("winograd"):
+            yield
     finally:
         winograd.MIN_CHANNELS, winograd.MIN_OUTPUT_SIZE, winograd.CHUNK_BYTES = saved
 
@@ -98,7 +105,6 @@ def test_any_subset_of_gradients_matches_the_im2col_path(needed):
 
 
 def test_outputs_and_saved_inputs_survive_later_convolutions():
-    # Kept scratch buffers must never be handed out while an output or a saved transform still uses them.
     rng = np.random.default_rng(0)
     x = tc.Tensor(rng.uniform(-1, 1, (2, 3, 6, 6)), requires_grad=True)
     weight = tc.Tensor(rng.uniform(-1, 1, (3, 3, 3, 3)), requires_grad=True)

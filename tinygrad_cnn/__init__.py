@@ -1,7 +1,5 @@
 """tinygrad_cnn: a small, fast, exact autograd framework for convolutional networks, on NumPy."""
 
-from . import _before_numpy  # noqa: F401  # isort: skip  (first: it sets what NumPy's BLAS reads as it loads)
-
 # tensor first: it binds the ops, which need the engine, which needs Tensor.
 from .tensor import (  # isort: skip
     Tensor,
@@ -23,20 +21,20 @@ from .tensor import (  # isort: skip
     zeros,
     zeros_like,
 )
-from . import data, datasets, nn, ops, optim, testing
+from . import data, datasets, kernels, nn, ops, optim, testing
 from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .blas import get_num_threads, set_num_threads
 from .debug import detect_anomaly, explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
 from .random import manual_seed
-from .threads import get_num_threads, set_num_threads
 from .viz import draw_graph, print_graph
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Context", "Function", "GradcheckError", "Tensor", "arange", "bool_", "cat", "data", "datasets", "enable_grad",
-    "explain_backward", "eye", "float32", "float64", "full", "gradcheck", "graph_stats", "int32", "int64",
+    "explain_backward", "eye", "kernels", "float32", "float64", "full", "gradcheck", "graph_stats", "int32", "int64",
     "is_grad_enabled", "load", "manual_seed", "nn", "no_grad", "ones", "ones_like", "ops", "optim", "rand",
     "randn", "save", "set_grad_enabled", "stack", "tensor", "zeros", "zeros_like",
     "draw_graph", "print_graph",

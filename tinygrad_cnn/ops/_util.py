@@ -1,13 +1,10 @@
-"""Helpers shared by the ops: undoing broadcasting, reading dims and integer pairs, cache-sized blocks."""
+"""Helpers shared by the ops: undoing broadcasting, reading dims and integer pairs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
-from ..threads import chunk_count, parallel_chunks
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -24,41 +21,6 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )
     return grad.sum(axis=axes).reshape(shape)
-
-
-# A chain of ufuncs over a large array runs block by block, each block small enough to stay in the 1-2 MiB L2.
-CACHE_BLOCK = 2**18  # elements: 1 MiB of float32
-
-
-def blockwise(function: Callable[..., None], out: np.ndarray, *inputs: np.ndarray, chain: bool = True) -> np.ndarray:
-    """Call function(out_block, *input_blocks) over matching blocks along the first axis of `out` and of `inputs`
-    (broadcast to out's shape: views, never copies); returns `out`. Large arrays' blocks are split over
-    tinygrad_cnn's threads.
-
-    For a `chain` of ufuncs the blocks hold about CACHE_BLOCK elements, so that each ufunc reads and writes a block
-    while it is in cache instead of streaming the whole arrays once per ufunc (sigmoid forward + backward,
-    64x64x28x28 float32: 6.0 ms against 6.5); one ufunc streams once anyway, and takes one block per thread.
-    `function` must write its out block only, so that the result is the same, bit for bit, for any block size and
-    thread count; it may run on another thread, where np.errstate set by the caller does not hold.
-    """
-    rows = out.shape[0] if out.ndim else 1
-    nbytes = out.nbytes + sum(array.nbytes for array in inputs)  # the bytes moved weigh the work
-    if chain:
-        per_block = max(1, CACHE_BLOCK * rows // max(out.size, 1))
-    else:
-        per_block = ceil_div(rows, chunk_count(rows, nbytes))
-    if per_block >= rows:  # one block: the ufuncs broadcast the inputs themselves
-        function(out, *inputs)
-        return out
-    views = [array if array.shape == out.shape else np.broadcast_to(array, out.shape) for array in inputs]
-
-    def run(first: int, last: int) -> None:
-        for start in range(first * per_block, min(last * per_block, rows), per_block):
-            block = slice(start, start + per_block)
-            function(out[block], *(view[block] for view in views))
-
-    parallel_chunks(run, ceil_div(rows, per_block), nbytes)
-    return out
 
 
 def scatter_add(shape: tuple[int, ...], flat_index: np.ndarray, values: np.ndarray) -> np.ndarray:

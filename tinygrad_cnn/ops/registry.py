@@ -1,7 +1,9 @@
 """The registry: every op by name, with the sample inputs that the tests check it on.
 
 Like PyTorch's OpInfo, an entry declares its samples once; one registry-wide test gradchecks every
-op on every sample, so registering an op is what puts it under test.
+op on every sample, so registering an op is what puts it under test. An entry also names the variants of
+`tinygrad_cnn.kernels` that can run the op; the same test checks each against the op's reference on every
+sample, and fails if no sample reaches it.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ SampleFn = Callable[[np.random.Generator], Iterable[Sample]]
 
 @dataclass(frozen=True)
 class OpInfo:
-    """A registered op: its Function, a sample generator, and where it is not differentiable.
+    """A registered op: its Function, a sample generator, where it is not differentiable, and the names of the
+    kernels' variants that can run it.
 
     `kinks(sample)` gives, per positional argument, a bool mask of the elements that sit on a point
     where the op is not differentiable (relu at 0, tied maxima), or None when there are none.
@@ -50,20 +53,23 @@ class OpInfo:
     kinks: Callable[[Sample], list] | None = None
     doc: str = ""
     inplace: Callable[..., Any] | None = None
+    variants: tuple[str, ...] = ()
 
 
 registry: dict[str, OpInfo] = {}
 
 
 def register(name: str, samples: SampleFn, kinks: Callable[[Sample], list] | None = None,
-             inplace: Callable[..., Any] | None = None) -> Callable:
-    """Class decorator: `@register("mul", samples=...)` over a Function subclass."""
+             inplace: Callable[..., Any] | None = None, variants: tuple[str, ...] = ()) -> Callable:
+    """Class decorator: `@register("mul", samples=...)` over a Function subclass; `variants` names the kernels
+    that can run it (`tinygrad_cnn.kernels.names(name)`)."""
 
     def decorate(function: type[Function]) -> type[Function]:
         if name in registry:
             raise ValueError(f"an op named {name!r} is already registered ({registry[name].function.__name__})")
         function.name = name
-        registry[name] = OpInfo(name, function, samples, kinks, (function.__doc__ or "").strip(), inplace)
+        registry[name] = OpInfo(name, function, samples, kinks, (function.__doc__ or "").strip(), inplace,
+                                tuple(variants))
         return function
 
     return decorate
