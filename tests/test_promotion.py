@@ -5,6 +5,8 @@ import operator
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
@@ -237,3 +239,72 @@ def test_a_list_to_a_functional_op_or_layer_is_a_type_error_naming_tensor(call, 
     with pytest.raises(TypeError, match=rf"{op}\(\): argument 'input' must be a Tensor, not list"):
         call()
 
+
+# ----- no RuntimeWarning at any input; inf and NaN where PyTorch has them ----------------------------------------
+EXTREMES = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-30, -1e-38, 1e-45, 1e19, -1e19, 1e30, -1e30, 3e38, -3e38,
+            np.inf, -np.inf, np.nan]
+values = st.lists(st.sampled_from(EXTREMES), min_size=4, max_size=4)
+
+
+# name -> (ours and torch's call as f(lib, x, y), with lib the module of losses and softmax: F or torch's F)
+OPS = {
+    "add": lambda lib, x, y: x + y, "sub": lambda lib, x, y: x - y, "mul": lambda lib, x, y: x * y,
+    "div": lambda lib, x, y: x / y, "pow": lambda lib, x, y: x ** y, "neg": lambda lib, x, y: -x,
+    "mul_scalar": lambda lib, x, y: x * 2.0, "div_scalar": lambda lib, x, y: x / 1e-30,
+    "exp": lambda lib, x, y: x.exp(), "log": lambda lib, x, y: x.log(), "sqrt": lambda lib, x, y: x.sqrt(),
+    "abs": lambda lib, x, y: x.abs(), "clip": lambda lib, x, y: x.clip(-1.0, 1e30),
+    "softmax": lambda lib, x, y: lib.softmax(x.reshape(2, 2), dim=1),
+    "log_softmax": lambda lib, x, y: lib.log_softmax(x.reshape(2, 2), dim=1),
+    "mse_loss": lambda lib, x, y: lib.mse_loss(x, y, reduction="sum"),
+    "bce_with_logits": lambda lib, x, y: lib.binary_cross_entropy_with_logits(x, y.clip(0.0, 1.0),
+                                                                               reduction="none"),
+    "cross_entropy": lambda lib, x, y: lib.cross_entropy(x.reshape(2, 2), lib_labels(lib), reduction="none"),
+    "nll_loss": lambda lib, x, y: lib.nll_loss(x.reshape(2, 2), lib_labels(lib), reduction="none"),
+}
+
+
+def lib_labels(lib):
+    return tc.tensor([0, 1]) if lib is F else __import__("torch").tensor([0, 1])
+
+
+def _run(lib, make, name, x, y):
+    """The op's output and the gradients of both inputs for an all-ones output gradient, as arrays."""
+    a, b = make(x, requires_grad=True), make(y, requires_grad=True)
+    out = OPS[name](lib, a, b)
+    if not out.requires_grad:
+        return out, None, None
+    out.backward(make(np.ones(out.shape, np.float32)) if lib is F else make(np.ones(out.shape, np.float32)))
+    return out, a.grad, b.grad
+
+
+def _same(ours, theirs, what):
+    """Equal NaN positions and infinities, close finite values."""
+    ours = np.asarray(ours, np.float64)
+    theirs = np.asarray(theirs, np.float64)
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=f"NaN positions of {what}")
+    finite = np.isfinite(theirs)
+    np.testing.assert_array_equal(np.where(finite, 0, ours), np.where(finite, 0, theirs), err_msg=f"infs of {what}")
+    np.testing.assert_allclose(ours[finite], theirs[finite], rtol=2e-5, atol=1e-37, err_msg=what)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(sorted(OPS)), x=values, y=values)
+def test_ops_raise_no_runtime_warning_at_any_input(name, x, y):
+    """pytest turns a RuntimeWarning into an error: forward and backward stay quiet at inf, NaN, 3e38..."""
+    x, y = np.array(x, np.float32), np.array(y, np.float32)
+    _run(F, lambda v, requires_grad=False: tc.tensor(v, requires_grad=requires_grad), name, x, y)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(sorted(OPS)), x=values, y=values)
+def test_ops_at_extreme_inputs_match_torch(name, x, y):
+    torch = pytest.importorskip("torch")
+    x, y = np.array(x, np.float32), np.array(y, np.float32)
+    ours = _run(F, lambda v, requires_grad=False: tc.tensor(v, requires_grad=requires_grad), name, x, y)
+    theirs = _run(torch.nn.functional, lambda v, requires_grad=False: torch.tensor(v, requires_grad=requires_grad),
+                  name, x, y)
+    for label, mine, reference in zip(["output", "grad x", "grad y"], ours, theirs):
+        if reference is None:
+            assert mine is None or not np.any(mine.data), f"{name}: {label} where torch has none"
+        else:
+            _same(mine.data, reference.detach().numpy(), f"{name} {label} at x={x}, y={y}")
