@@ -248,3 +248,139 @@ def test_mse_loss_warns_when_it_broadcasts_the_target():
     with pytest.warns(UserWarning, match="broadcast"):
         out = loss.mse_loss(Tensor(np.zeros((2, 3))), np.ones(3))
     assert out.item() == pytest.approx(1.0)
+
+
+# ----- all targets ignored, int inputs, float labels ---------------------------------------------------------
+ALL_IGNORED = [("cross_entropy", {}), ("cross_entropy", {"label_smoothing": 0.2}),
+               ("cross_entropy", {"weight": Tensor(np.array([1.0, 2.0, 3.0]))}),
+               ("cross_entropy", {"weight": Tensor(np.array([1.0, 2.0, 3.0])), "label_smoothing": 0.2}),
+               ("nll_loss", {}), ("nll_loss", {"weight": Tensor(np.array([1.0, 2.0, 3.0]))})]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(("name", "options"), ALL_IGNORED)
+def test_all_ignored_targets_give_pytorchs_loss_and_zero_gradients(name, options, reduction):
+    logits = Tensor(np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]), requires_grad=True)
+    out = getattr(loss, name)(logits, np.array([-100, -100]), reduction=reduction, **options)
+    out.sum().backward()
+    expected = {"mean": np.nan, "sum": 0.0, "none": [0.0, 0.0]}[reduction]  # 'mean' divides 0 by a weight sum of 0
+    np.testing.assert_array_equal(out.data, expected)
+    np.testing.assert_array_equal(logits.grad.data, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(("name", "options"), ALL_IGNORED)
+def test_all_ignored_targets_match_torch(name, options, reduction):
+    torch = pytest.importorskip("torch")
+    logits = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
+    ours = Tensor(logits, requires_grad=True)
+    out = getattr(loss, name)(ours, np.array([-100, -100]), reduction=reduction, **options)
+    out.sum().backward()
+    theirs = torch.tensor(logits, requires_grad=True)
+    torch_options = {k: torch.from_numpy(v.data) if isinstance(v, Tensor) else v for k, v in options.items()}
+    expected = getattr(torch.nn.functional, name)(theirs, torch.tensor([-100, -100]), reduction=reduction,
+                                                  **torch_options)
+    expected.sum().backward()
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+
+
+def test_zero_weight_targets_that_are_not_ignored_give_nan_gradients_as_torch():
+    torch = pytest.importorskip("torch")
+    logits = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
+    weight = np.array([0.0, 1.0, 1.0])
+    ours = Tensor(logits, requires_grad=True)
+    loss.cross_entropy(ours, np.array([0, 0]), Tensor(weight)).backward()
+    theirs = torch.tensor(logits, requires_grad=True)
+    torch.nn.functional.cross_entropy(theirs, torch.tensor([0, 0]), torch.from_numpy(weight)).backward()
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+
+
+def test_sgd_step_after_an_all_ignored_batch_leaves_the_weights_finite():
+    model = tc.nn.Linear(3, 4)
+    optimizer = tc.optim.SGD(model.parameters(), lr=0.1)
+    before = model.weight.data.copy()
+    out = loss.cross_entropy(model(tc.randn(2, 3)), np.array([-100, -100]))
+    optimizer.zero_grad()
+    out.backward()
+    optimizer.step()
+    np.testing.assert_array_equal(model.weight.data, before)
+
+
+def test_ignored_row_with_minus_inf_logits_has_zero_loss():
+    """The ignored row gathers class 0 internally; its -inf must not become 0 * -inf = NaN (PyTorch: 0)."""
+    logits = Tensor(np.array([[-np.inf, 0.0], [1.0, 2.0]]), requires_grad=True)
+    out = loss.cross_entropy(logits, np.array([-100, 1]), reduction="none")
+    np.testing.assert_allclose(out.data, [0.0, np.log1p(np.exp(-1.0))])
+
+
+def test_mse_loss_promotes_an_int_input_with_a_float_target():
+    out = loss.mse_loss(Tensor(np.array([1, 2])), Tensor(np.array([1.5, 2.5], np.float32)))
+    assert out.dtype == np.float32 and out.item() == 0.25  # the target is not truncated to ints
+    both = loss.mse_loss(Tensor(np.array([True, False])), Tensor(np.array([1.0, 3.0], np.float32)))
+    assert both.item() == 4.5
+    assert loss.mse_loss(Tensor(np.array([1.0, 2.0])), Tensor(np.array([1.0, 3.0], np.float64))).dtype == np.float64
+
+
+def test_mse_loss_with_an_int_input_matches_torch():
+    torch = pytest.importorskip("torch")
+    for x, y in [([1, 2], [1.5, 2.5]), ([1.0, 2.0], [1, 3]), ([True, False], [1.0, 3.0])]:
+        ours = loss.mse_loss(tc.tensor(x), tc.tensor(y))
+        theirs = torch.nn.functional.mse_loss(torch.tensor(x), torch.tensor(y))
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert ours.item() == theirs.item()
+
+
+def test_mse_loss_of_two_int_tensors_is_a_type_error():
+    with pytest.raises(TypeError, match="mse_loss: input or target must be a float tensor"):
+        loss.mse_loss(Tensor(np.array([1, 2])), Tensor(np.array([1, 3])))
+
+
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda: loss.cross_entropy(Tensor(np.array([[1, 2]])), np.array([0])), "cross_entropy"),
+    (lambda: loss.nll_loss(Tensor(np.array([[1, 2]])), np.array([0])), "nll_loss"),
+    (lambda: loss.binary_cross_entropy(Tensor(np.array([1, 0])), np.array([1.0, 0.0])), "binary_cross_entropy"),
+    (lambda: loss.binary_cross_entropy_with_logits(Tensor(np.array([True])), np.array([1.0])),
+     "binary_cross_entropy_with_logits"),
+])
+def test_losses_refuse_int_and_bool_inputs_with_a_type_error(call, name):
+    with pytest.raises(TypeError, match=rf"{name}: input must be a float tensor, got dtype (int64|bool)"):
+        call()
+
+
+def test_float_labels_to_cross_entropy_are_a_type_error_naming_long():
+    logits = Tensor(np.zeros((2, 3)))
+    with pytest.raises(TypeError, match=r"class indices must be int64: pass target\.long\(\)"):
+        loss.cross_entropy(logits, Tensor(np.array([0.0, 1.0])))
+    with pytest.raises(TypeError, match=r"target\.long\(\)"):
+        loss.cross_entropy(Tensor(np.zeros(3)), Tensor(np.array(1.0)))  # unbatched
+    with pytest.raises(TypeError, match=r"target\.long\(\)"):
+        loss.nll_loss(logits, Tensor(np.array([0.0, 1.0])))
+    # class probabilities of the input's shape are valid, batched or not
+    assert np.isfinite(loss.cross_entropy(logits, Tensor(np.full((2, 3), 1 / 3))).item())
+    assert np.isfinite(loss.cross_entropy(Tensor(np.zeros(3)), Tensor(np.full(3, 1 / 3))).item())
+
+
+def test_float64_probability_targets_give_a_float64_loss_as_torch():
+    out = loss.cross_entropy(Tensor(np.zeros((2, 3), np.float32), requires_grad=True),
+                             Tensor(np.full((2, 3), 1 / 3)))
+    assert out.dtype == np.float64
+
+
+@pytest.mark.parametrize(("name", "x", "y"), [
+    ("mse_loss", [1e30, -1e30], [-1e30, 1e30]),
+    ("mse_loss", [3e38, -3e38], [-3e38, 3e38]),
+    ("binary_cross_entropy_with_logits", [3e38, -3e38], [0.0, 1.0]),
+    ("cross_entropy", [[3e38, -3e38]], [[0.5, 0.5]]),
+])
+def test_losses_near_float32s_max_are_quiet_and_match_torch(name, x, y):
+    """Finite inputs whose loss overflows: inf, as PyTorch, and no RuntimeWarning (pytest makes them errors)."""
+    torch = pytest.importorskip("torch")
+    ours_x = tc.tensor(x, requires_grad=True)
+    out = getattr(loss, name)(ours_x, tc.tensor(y))
+    out.backward()
+    theirs_x = torch.tensor(x, requires_grad=True)
+    expected = getattr(torch.nn.functional, name)(theirs_x, torch.tensor(y))
+    expected.backward()
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    np.testing.assert_array_equal(ours_x.grad.data, theirs_x.grad.numpy())

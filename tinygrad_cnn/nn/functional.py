@@ -6,6 +6,7 @@ Everything here forwards to a registered op in `tinygrad_cnn.ops`; this file onl
 from __future__ import annotations
 
 from ..ops import activation as _activation
+from ..ops._util import expect_tensor
 from ..ops.conv import conv1d, conv2d
 from ..ops.dropout import dropout
 from ..ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
@@ -18,21 +19,25 @@ from ..tensor import Tensor
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0), any shape. `inplace` is accepted for PyTorch compatibility; the result is a new tensor."""
+    expect_tensor("relu", "input", input)
     return _activation.ReLU.apply(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x; any shape."""
+    expect_tensor("leaky_relu", "input", input)
     return _activation.LeakyReLU.apply(input, negative_slope=negative_slope)
 
 
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + e**-x), any shape."""
+    expect_tensor("sigmoid", "input", input)
     return _activation.Sigmoid.apply(input)
 
 
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent, any shape."""
+    expect_tensor("tanh", "input", input)
     return _activation.Tanh.apply(input)
 
 
@@ -43,11 +48,13 @@ def _softmax_dim(ndim: int) -> int:
 
 def softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """e**x / sum(e**x) along `dim`; same shape as the input."""
+    expect_tensor("softmax", "input", input)
     return _activation.Softmax.apply(input, dim=_softmax_dim(input.ndim) if dim is None else dim)
 
 
 def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """x - logsumexp(x) along `dim`; same shape as the input."""
+    expect_tensor("log_softmax", "input", input)
     return _activation.LogSoftmax.apply(input, dim=_softmax_dim(input.ndim) if dim is None else dim)
 
 

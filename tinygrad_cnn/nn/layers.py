@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops._util import pair
+from ..ops._util import expect_tensor, pair
 from ..tensor import DEFAULT_DTYPE, Tensor, as_dtype, zeros
 from . import functional as F
 from . import init
@@ -66,6 +66,7 @@ class Linear(Module):
         _reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
+        expect_tensor("linear", "input", input)
         if input.ndim == 0 or input.shape[-1] != self.in_features:
             raise ValueError(f"{self._describe()}: expected input of shape (*, {self.in_features}), "
                              f"got {input.shape}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import away_from, normalize_dim
+from ._util import away_from, ieee_quiet, normalize_dim
 from .registry import Sample, register
 
 
@@ -108,6 +108,7 @@ class Softmax(Function):
     """e**x / sum(e**x) along dim, computed from x - max(x) so that no exponential overflows."""
 
     @staticmethod
+    @ieee_quiet  # a row of -inf (or holding inf) gives NaN, as PyTorch, without a warning
     def forward(ctx, x, dim=-1):
         axis = normalize_dim(dim, x.ndim, "softmax")
         e = np.exp(x - x.max(axis=axis, keepdims=True))
@@ -117,13 +118,15 @@ class Softmax(Function):
         return out
 
     @staticmethod
+    @ieee_quiet
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
         return out * (grad_output - (grad_output * out).sum(axis=ctx.axis, keepdims=True))
 
 
 def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    """x - logsumexp(x) along axis, from x - max(x) so that no exponential overflows (also used by losses)."""
+    """x - logsumexp(x) along axis, from x - max(x) so that no exponential overflows (also used by losses);
+    the caller silences NumPy's warnings where a row holds inf or -inf only (NaN there, as PyTorch)."""
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -133,6 +136,7 @@ class LogSoftmax(Function):
     """x - logsumexp(x) along dim; finite for any finite input."""
 
     @staticmethod
+    @ieee_quiet
     def forward(ctx, x, dim=-1):
         axis = normalize_dim(dim, x.ndim, "log_softmax")
         out = log_softmax(x, axis)
@@ -141,6 +145,7 @@ class LogSoftmax(Function):
         return out
 
     @staticmethod
+    @ieee_quiet
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
         return grad_output - np.exp(out) * grad_output.sum(axis=ctx.axis, keepdims=True)

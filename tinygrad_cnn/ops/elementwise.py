@@ -1,6 +1,9 @@
 """Elementwise arithmetic: + - * / **, neg, exp, log, sqrt, abs, clip, and dtype casts.
 
-Binary ops broadcast as NumPy does; their backward sums the gradient back to each input's shape.
+Binary ops broadcast as NumPy does and promote dtypes as PyTorch does (`_util.promote`, called in forward so
+that it holds for `Function.apply` too); their backward sums the gradient back to each input's shape.
+Results past a float's range are inf and undefined ones NaN, quietly, as IEEE and PyTorch say: np.errstate
+surrounds only the ufuncs that can overflow or meet inf - inf, 0 * inf, x / 0.
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import away_from, random_array, unbroadcast
+from ._util import as_floating, away_from, promote, random_array, result_type, unbroadcast
 from .registry import Sample, register
 
 
@@ -31,8 +34,10 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote("add", a, b)
         ctx.shapes = (np.shape(a), np.shape(b))
-        return a + b
+        with np.errstate(over="ignore", invalid="ignore"):
+            return a + b
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -48,8 +53,10 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote("sub", a, b)
         ctx.shapes = (np.shape(a), np.shape(b))
-        return a - b
+        with np.errstate(over="ignore", invalid="ignore"):
+            return a - b
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -65,25 +72,30 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote("mul", a, b)
         ctx.save_for_backward(a, b)
-        return a * b
+        with np.errstate(over="ignore", invalid="ignore"):
+            return a * b
 
     @staticmethod
     def backward(ctx, grad_output):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (unbroadcast(grad_output * b, np.shape(a)) if need_a else None,
-                unbroadcast(grad_output * a, np.shape(b)) if need_b else None)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (unbroadcast(grad_output * b, np.shape(a)) if need_a else None,
+                    unbroadcast(grad_output * a, np.shape(b)) if need_b else None)
 
 
 @register("div", samples=lambda rng: _binary_samples(rng, avoid_zero=True))
 class Div(Function):
-    """a / b; dividing by zero gives ±inf (or NaN for 0/0) without a warning, as PyTorch does."""
+    """a / b, float32 at least (integers divide truly, as PyTorch); dividing by zero gives ±inf (or NaN
+    for 0/0) without a warning, as PyTorch does."""
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote("div", a, b, floating=True)
         ctx.save_for_backward(a, b)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return a / b
 
     @staticmethod
@@ -92,7 +104,8 @@ class Div(Function):
         need_a, need_b = ctx.needs_input_grad
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             grad_a = unbroadcast(grad_output / b, np.shape(a)) if need_a else None
-            grad_b = unbroadcast(-grad_output * a / (b * b), np.shape(b)) if need_b else None
+            # (a / b) / b, PyTorch's order: b * b would underflow to 0 for |b| < 1e-19 in float32.
+            grad_b = unbroadcast(-grad_output * ((a / b) / b), np.shape(b)) if need_b else None
         return grad_a, grad_b
 
 
@@ -103,14 +116,27 @@ def _pow_samples(rng):
     yield Sample((base, rng.uniform(-2, 2, size=(4,))), note="tensor exponent, broadcast")
     yield Sample((2.0, rng.uniform(-2, 2, size=(3,))), note="scalar base")
     yield Sample((random_array(rng, 5), 2), note="negative base, integer exponent")
+    # The points at 0 where PyTorch defines a gradient by its limit (see Pow). Finite differences fail where
+    # the exponent's step would leave the function's domain, so those inputs get no gradient here.
+    zeros_and_more = np.array([0.0, 0.0, 0.0, 0.0, 1.5, -1.2])
+    yield Sample((zeros_and_more, np.array([0.0, 1.0, 2.0, 3.0, 0.0, 2.0])), requires_grad=(True, False),
+                 note="base 0 with exponents 0 to 3 (x**0 at 0), gradient to the base")
+    yield Sample((zeros_and_more.copy(), 0.0), note="x**0 with x = 0 among others")
+    yield Sample((np.array([0.0, 0.0, 0.0, 2.0]), np.array([0.5, 1.5, 2.0, 1.2])), requires_grad=(False, True),
+                 note="base 0 with positive exponents, gradient to the exponent")
+    yield Sample((0.0, rng.uniform(0.5, 2.0, size=(3,))), note="scalar base 0 (0**x)")
+    yield Sample((np.array([-2.0, -1.5, -0.5]), np.array([2.0, 3.0, -1.0])), requires_grad=(True, False),
+                 note="negative base, integer exponent tensor")
 
 
 @register("pow", samples=_pow_samples)
 class Pow(Function):
-    """a ** b. The gradient to b, a**b * log(a), is defined for a > 0 only (NaN elsewhere, as PyTorch)."""
+    """a ** b. As PyTorch: the gradient to a is 0 where b == 0 (x**0 is 1 everywhere), the gradient to b,
+    a**b * log(a), is 0 where a == 0 and b >= 0 (0**b is constant there) and NaN for a < 0."""
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote("pow", a, b)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = np.power(a, b)
         ctx.save_for_backward(a, b, out)
@@ -120,9 +146,13 @@ class Pow(Function):
     def backward(ctx, grad_output):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        grad_a = grad_b = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            grad_a = unbroadcast(grad_output * b * np.power(a, b - 1), np.shape(a)) if need_a else None
-            grad_b = unbroadcast(grad_output * out * np.log(a), np.shape(b)) if need_b else None
+            if need_a:
+                grad_a = unbroadcast(np.where(b == 0, 0, grad_output * (b * np.power(a, b - 1))), np.shape(a))
+            if need_b:
+                constant = (a == 0) & (b >= 0)
+                grad_b = unbroadcast(grad_output * np.where(constant, 0, out * np.log(a)), np.shape(b))
         return grad_a, grad_b
 
 
@@ -153,6 +183,7 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = as_floating("exp", x)
         with np.errstate(over="ignore"):
             out = np.exp(x)
         ctx.save_for_backward(out)
@@ -161,7 +192,8 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
-        return grad_output * out
+        with np.errstate(over="ignore", invalid="ignore"):
+            return grad_output * out
 
 
 @register("log", samples=lambda rng: _unary_samples(rng, 0.2, 3.0))
@@ -170,6 +202,7 @@ class Log(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = as_floating("log", x)
         ctx.save_for_backward(x)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(x)
@@ -177,7 +210,7 @@ class Log(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return grad_output / x
 
 
@@ -187,6 +220,7 @@ class Sqrt(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = as_floating("sqrt", x)
         with np.errstate(invalid="ignore"):
             out = np.sqrt(x)
         ctx.save_for_backward(out)
@@ -195,7 +229,7 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return grad_output / (2 * out)
 
 
@@ -205,7 +239,7 @@ def _abs_kinks(sample):
 
 @register("abs", samples=lambda rng: _unary_samples(rng, kinks=(0.0,)), kinks=_abs_kinks)
 class Abs(Function):
-    """|x|; the gradient at 0 is 0 (sign(0)), as in PyTorch."""
+    """|x|; the gradient at 0 (and at NaN) is 0, as in PyTorch."""
 
     @staticmethod
     def forward(ctx, x):
@@ -215,7 +249,9 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        return grad_output * np.sign(x)
+        sign = np.subtract(x > 0, x < 0, dtype=x.dtype)  # PyTorch's sign: 0 at NaN too, where np.sign gives NaN
+        with np.errstate(invalid="ignore"):  # an inf gradient at x == 0: inf * 0 is NaN, as in PyTorch
+            return grad_output * sign
 
 
 def _clip_samples(rng):
@@ -238,6 +274,8 @@ class Clip(Function):
 
     @staticmethod
     def forward(ctx, x, min=None, max=None):  # noqa: A002
+        if not (x.dtype == np.float32 or x.dtype == np.float64):  # clamp(int tensor, min=0.5) is float32
+            x = x.astype(result_type("clip", x, min, max), copy=False)
         inside = np.ones(x.shape, dtype=bool)
         if min is not None:
             inside &= x >= min
@@ -248,7 +286,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return grad_output * ctx.inside
+        return np.where(ctx.inside, grad_output, 0)  # where, not *: an inf gradient outside gives 0
 
 
 def _cast_samples(rng):

@@ -2,7 +2,10 @@
 
 Each is one Function whose forward computes the per-element loss and its reduction ('mean', 'sum'
 or 'none') and whose backward is the closed form (cross-entropy's is softmax minus target). Class
-weights are constants, as in PyTorch. Every loss is finite for any finite input.
+weights are constants, as in PyTorch. Every loss is finite for any finite input; at non-finite ones, and where
+a finite one overflows, the losses give PyTorch's inf and NaN without NumPy's RuntimeWarnings (`ieee_quiet`).
+Inputs must be float tensors (int ones raise a TypeError, as PyTorch has no such kernels), except that
+mse_loss promotes an int input with a float target as PyTorch does.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ..tensor import Tensor
-from ._util import random_array, unbroadcast
+from ..tensor import Tensor, to_array
+from ._util import expect_tensor, ieee_quiet, random_array, result_type, unbroadcast
 from .activation import log_softmax, stable_sigmoid
 from .registry import Sample, register
 
@@ -45,6 +48,16 @@ def _unreduce(grad_output: np.ndarray, reduction: str, denominator: Any = None, 
         return grad_output / (size if denominator is None else denominator)
 
 
+def _float_input(op: str, x: np.ndarray) -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be a float tensor, got dtype {x.dtype}; convert it with .float()")
+
+
+def _target_array(target: object) -> np.ndarray:
+    """A target given as an array (a Tensor's data) as it is, a list or scalar as `tc.tensor` would make it."""
+    return target if isinstance(target, np.ndarray) else to_array(target)
+
+
 def _per_class(values: np.ndarray, ndim: int) -> np.ndarray:
     """A (C,) vector shaped to broadcast against (N, C, d1, ...)."""
     return values.reshape((1, -1) + (1,) * (ndim - 2))
@@ -71,6 +84,12 @@ def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.n
     # (n, d) picks one class: no repeats); cheaper than take/put_along_axis for the small arrays of losses.
     grids = np.indices(index.shape, sparse=True)
     return (grids[0], index, *grids[1:]), valid.astype(dtype), target_weight
+
+
+def _zero_where_ignored(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """values with 0 where the target is ignored (valid == 0), also where they are NaN or inf: an all-ignored
+    batch's mean divides by a zero weight sum (a NaN loss, as PyTorch), yet its gradient is zeros there."""
+    return values if valid.all() else np.where(valid != 0, values, 0)
 
 
 def _weight_array(op: str, weight: np.ndarray | None, classes: int, dtype: np.dtype) -> np.ndarray | None:
@@ -113,20 +132,33 @@ class CrossEntropy(Function):
     """-sum_c q_c * log_softmax(x)_c over the class axis 1, with q the (smoothed, weighted) target."""
 
     @staticmethod
+    @ieee_quiet
     def forward(ctx, logits, target, weight=None, reduction="mean", label_smoothing=0.0, ignore_index=-100):
         _check_reduction("cross_entropy", reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+        _float_input("cross_entropy", logits)
+        target = _target_array(target)
+        if target.dtype.kind == "f":
+            labels_shape = logits.shape[:1] + logits.shape[2:] if logits.ndim > 1 else ()
+            if target.shape != logits.shape and target.shape == labels_shape:
+                raise TypeError(f"cross_entropy: target of shape {target.shape} holds float labels; class indices "
+                                f"must be int64: pass target.long() (a float target holds class probabilities, of "
+                                f"the input's shape {logits.shape})")
+            if target.shape != logits.shape:
+                raise ValueError(f"cross_entropy: probability target of shape {target.shape} does not match the "
+                                 f"input shape {logits.shape}")
+            logits = logits.astype(result_type("cross_entropy", logits, target), copy=False)  # f64 targets: f64
+        elif target.dtype.kind not in "iu":
+            raise TypeError(f"cross_entropy: target must hold int64 class indices (target.long()) or float class "
+                            f"probabilities of the input's shape, got dtype {target.dtype}")
         unbatched = logits.ndim == 1
-        logits, target = _batched(logits, np.asarray(target), "cross_entropy")
+        logits, target = _batched(logits, target, "cross_entropy")
         classes, ndim, dtype = logits.shape[1], logits.ndim, logits.dtype
         weight = _weight_array("cross_entropy", weight, classes, dtype)
         log_probs = log_softmax(logits, axis=1)
         smoothing = label_smoothing / classes
         if target.dtype.kind == "f":
-            if target.shape != logits.shape:
-                raise ValueError(f"cross_entropy: probability target of shape {target.shape} does not match the "
-                                 f"input shape {logits.shape}")
             # Soft targets: q = weight * ((1 - eps) * t + eps / C); 'mean' divides by the element count.
             q = target.astype(dtype, copy=False) * (1 - label_smoothing) + smoothing
             if weight is not None:
@@ -135,15 +167,13 @@ class CrossEntropy(Function):
             ctx.soft, ctx.hard = (q, weight), None
             denominator = None
         else:
-            if target.dtype.kind not in "iu":
-                raise TypeError(f"cross_entropy: target must hold int64 class indices or float probabilities, "
-                                f"got dtype {target.dtype}")
             picks, valid, target_weight = _class_targets("cross_entropy", logits.shape, target, weight,
                                                          ignore_index, dtype)
             loss = -(1 - label_smoothing) * target_weight * log_probs[picks]
             if label_smoothing:
                 weighted = log_probs if weight is None else log_probs * _per_class(weight, ndim)
                 loss -= smoothing * valid * weighted.sum(axis=1)
+            loss = _zero_where_ignored(loss, valid)
             ctx.soft, ctx.hard = None, (picks, valid, target_weight, weight)
             denominator = target_weight.sum()  # PyTorch's weighted mean: sum of the targets' weights
         ctx.log_probs, ctx.label_smoothing, ctx.unbatched = log_probs, label_smoothing, unbatched
@@ -152,6 +182,7 @@ class CrossEntropy(Function):
         return out[0] if unbatched and reduction == "none" else out
 
     @staticmethod
+    @ieee_quiet
     def backward(ctx, grad_output):
         log_probs, smoothing = ctx.log_probs, ctx.label_smoothing
         if ctx.unbatched and ctx.reduction == "none":
@@ -179,6 +210,7 @@ class CrossEntropy(Function):
                 per_class = np.ones(classes, log_probs.dtype) if weight is None else weight
                 grad_logits -= (smoothing / classes) * _per_class(per_class, log_probs.ndim) * valid[:, None]
             grad_logits *= grad_loss
+            grad_logits = _zero_where_ignored(grad_logits, valid[:, None])
         if ctx.unbatched:
             grad_logits = grad_logits[0]
             grad_target = None if grad_target is None else grad_target[0]
@@ -199,28 +231,33 @@ class NLLLoss(Function):
     """-weight[y] * input[y] over the class axis 1, for log-probability input and class-index targets."""
 
     @staticmethod
+    @ieee_quiet
     def forward(ctx, log_probs, target, weight=None, reduction="mean", ignore_index=-100):
         _check_reduction("nll_loss", reduction)
+        _float_input("nll_loss", log_probs)
         unbatched = log_probs.ndim == 1
-        log_probs, target = _batched(log_probs, np.asarray(target), "nll_loss")
+        log_probs, target = _batched(log_probs, _target_array(target), "nll_loss")
         if target.dtype.kind not in "iu":
-            raise TypeError(f"nll_loss: target must hold int64 class indices, got dtype {target.dtype}")
+            raise TypeError(f"nll_loss: target must hold int64 class indices, got dtype {target.dtype}; "
+                            "pass target.long()")
         weight = _weight_array("nll_loss", weight, log_probs.shape[1], log_probs.dtype)
-        picks, _, target_weight = _class_targets("nll_loss", log_probs.shape, target, weight, ignore_index,
-                                                 log_probs.dtype)
-        loss = -target_weight * log_probs[picks]
-        ctx.picks, ctx.target_weight, ctx.input_shape, ctx.unbatched = picks, target_weight, log_probs.shape, unbatched
+        picks, valid, target_weight = _class_targets("nll_loss", log_probs.shape, target, weight, ignore_index,
+                                                     log_probs.dtype)
+        loss = _zero_where_ignored(-target_weight * log_probs[picks], valid)
+        ctx.picks, ctx.valid, ctx.target_weight = picks, valid, target_weight
+        ctx.input_shape, ctx.unbatched = log_probs.shape, unbatched
         ctx.reduction, ctx.denominator = reduction, target_weight.sum()
         out = _reduce(loss, reduction, ctx.denominator)
         return out[0] if unbatched and reduction == "none" else out
 
     @staticmethod
+    @ieee_quiet
     def backward(ctx, grad_output):
         if ctx.unbatched and ctx.reduction == "none":
             grad_output = grad_output[None]
         grad_loss = _unreduce(grad_output, ctx.reduction, ctx.denominator)
         grad = np.zeros(ctx.input_shape, ctx.target_weight.dtype)
-        grad[ctx.picks] = -ctx.target_weight * grad_loss
+        grad[ctx.picks] = _zero_where_ignored(-ctx.target_weight * grad_loss, ctx.valid)
         return grad[0] if ctx.unbatched else grad, None, None
 
 
@@ -245,9 +282,13 @@ class BinaryCrossEntropy(Function):
     """-weight * (y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100 as PyTorch."""
 
     @staticmethod
+    @ieee_quiet
     def forward(ctx, p, y, weight=None, reduction="mean"):
         _check_reduction("binary_cross_entropy", reduction)
+        _float_input("binary_cross_entropy", p)
+        y = _target_array(y)
         _same_shape("binary_cross_entropy", p, y)
+        p = p.astype(result_type("binary_cross_entropy", p, y), copy=False)
         if np.any((p < 0) | (p > 1)):
             raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1, got values "
                              f"in [{p.min()}, {p.max()}]")
@@ -263,6 +304,7 @@ class BinaryCrossEntropy(Function):
         return _reduce(loss, reduction)
 
     @staticmethod
+    @ieee_quiet
     def backward(ctx, grad_output):
         p, y, log_p, log_not_p, weight = ctx.saved_tensors
         grad_loss = _unreduce(grad_output, ctx.reduction, size=p.size)
@@ -286,26 +328,33 @@ class BinaryCrossEntropyWithLogits(Function):
     """-weight * (pos_weight * y * log(sigmoid(z)) + (1 - y) * log(1 - sigmoid(z))), from softplus: stable."""
 
     @staticmethod
+    @ieee_quiet
     def forward(ctx, z, y, weight=None, reduction="mean", pos_weight=None):
         _check_reduction("binary_cross_entropy_with_logits", reduction)
+        _float_input("binary_cross_entropy_with_logits", z)
+        y = _target_array(y)
         _same_shape("binary_cross_entropy_with_logits", z, y)
+        z = z.astype(result_type("binary_cross_entropy_with_logits", z, y), copy=False)
         y = np.asarray(y).astype(z.dtype, copy=False)
-        # log(sigmoid(z)) = -softplus(-z) and log(1 - sigmoid(z)) = -softplus(z).
-        log_sig, log_not_sig = -_softplus(-z), -_softplus(z)
+        log_sig = -_softplus(-z)  # log(sigmoid(z)); log(1 - sigmoid(z)) = log_sig - z
         if pos_weight is not None:
             pos_weight = np.asarray(pos_weight).astype(z.dtype, copy=False)
         positive = y if pos_weight is None else y * pos_weight
-        loss = -(positive * log_sig + (1 - y) * log_not_sig)
+        # PyTorch's arrangement, (1 - y) * z - (1 + (pos_weight - 1) * y) * log_sig: the same inf and NaN as
+        # PyTorch at infinite z (NaN at z = -inf, y = 1, where 0 * -inf meets).
+        log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+        loss = (1 - y) * z - log_weight * log_sig
         if weight is not None:
             weight = np.asarray(weight).astype(z.dtype, copy=False)
             loss = loss * weight
-        ctx.save_for_backward(z, y, positive, log_sig, log_not_sig, weight)
+        ctx.save_for_backward(z, y, positive, log_sig, weight)
         ctx.reduction, ctx.pos_weight = reduction, pos_weight
         return _reduce(loss, reduction)
 
     @staticmethod
+    @ieee_quiet
     def backward(ctx, grad_output):
-        z, y, positive, log_sig, log_not_sig, weight = ctx.saved_tensors
+        z, y, positive, log_sig, weight = ctx.saved_tensors
         grad_loss = _unreduce(grad_output, ctx.reduction, size=z.size)
         if weight is not None:
             grad_loss = grad_loss * weight
@@ -314,8 +363,8 @@ class BinaryCrossEntropyWithLogits(Function):
         grad_z = grad_loss * ((positive + 1 - y) * stable_sigmoid(z) - positive) if need_z else None
         grad_y = None
         if need_y:
-            scaled_log_sig = log_sig if ctx.pos_weight is None else ctx.pos_weight * log_sig
-            grad_y = grad_loss * (log_not_sig - scaled_log_sig)
+            # log(1 - sigmoid(z)) - log(sigmoid(z)) is -z exactly: PyTorch's form, without cancellation at tiny z.
+            grad_y = grad_loss * (-z if ctx.pos_weight is None else -_softplus(z) - ctx.pos_weight * log_sig)
         return (None if grad_z is None else np.broadcast_to(grad_z, z.shape),
                 None if grad_y is None else np.broadcast_to(grad_y, z.shape), None)
 
@@ -330,19 +379,26 @@ class MSELoss(Function):
     """(x - y) ** 2, reduced."""
 
     @staticmethod
+    @ieee_quiet
     def forward(ctx, x, y, reduction="mean"):
         _check_reduction("mse_loss", reduction)
-        y = np.asarray(y)
+        y = _target_array(y)
+        dtype = result_type("mse_loss", x, y)
+        if dtype.kind != "f":
+            raise TypeError(f"mse_loss: input or target must be a float tensor, got {x.dtype} and {y.dtype}; "
+                            "convert one with .float()")
         if y.shape != x.shape:
             np.broadcast_shapes(x.shape, y.shape)  # a clear ValueError where they do not broadcast
             warnings.warn(f"mse_loss: target size {y.shape} differs from input size {x.shape}; they are broadcast, "
                           "which is likely not what you want", UserWarning, stacklevel=4)
-        diff = x - y.astype(x.dtype, copy=False)
+        # Both in their promoted dtype, as PyTorch: an int input with a float target is not rounded to ints.
+        diff = x.astype(dtype, copy=False) - y.astype(dtype, copy=False)
         ctx.save_for_backward(diff)
         ctx.shapes, ctx.reduction = (x.shape, y.shape), reduction
         return _reduce(diff * diff, reduction)
 
     @staticmethod
+    @ieee_quiet
     def backward(ctx, grad_output):
         (diff,) = ctx.saved_tensors
         grad = 2 * diff * _unreduce(grad_output, ctx.reduction, size=diff.size)
@@ -359,6 +415,7 @@ def cross_entropy(input: Tensor, target: Tensor | np.ndarray, weight: Tensor | N
     probabilities of the input's shape; weight: (C,) per-class weights. Returns a scalar, or the
     per-element loss (N, d1, ...) with reduction='none'.
     """
+    expect_tensor("cross_entropy", "input", input)
     return CrossEntropy.apply(input, target, weight, reduction=reduction, label_smoothing=label_smoothing,
                               ignore_index=ignore_index)
 
@@ -369,6 +426,7 @@ def nll_loss(input: Tensor, target: Tensor | np.ndarray, weight: Tensor | None =
 
     input: (N, C), (N, C, d1, ...) or (C,); target: int64 class indices (N, d1, ...); weight: (C,).
     """
+    expect_tensor("nll_loss", "input", input)
     return NLLLoss.apply(input, target, weight, reduction=reduction, ignore_index=ignore_index)
 
 
@@ -378,6 +436,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor | np.ndarray, weight: Ten
 
     input: probabilities in [0, 1], any shape; target: the same shape; weight: broadcastable to it.
     """
+    expect_tensor("binary_cross_entropy", "input", input)
     return BinaryCrossEntropy.apply(input, target, weight, reduction=reduction)
 
 
@@ -387,6 +446,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | np.ndarray,
 
     input: logits, any shape; target: the same shape; weight and pos_weight: broadcastable to it.
     """
+    expect_tensor("binary_cross_entropy_with_logits", "input", input)
     if isinstance(pos_weight, Tensor):
         pos_weight = pos_weight.data  # a constant, as PyTorch's pos_weight gets no gradient here
     return BinaryCrossEntropyWithLogits.apply(input, target, weight, reduction=reduction, pos_weight=pos_weight)
@@ -397,4 +457,5 @@ def mse_loss(input: Tensor, target: Tensor | np.ndarray, *, reduction: str = "me
 
     input, target: any shape -> a scalar, or the elementwise loss with reduction='none'.
     """
+    expect_tensor("mse_loss", "input", input)
     return MSELoss.apply(input, target, reduction=reduction)

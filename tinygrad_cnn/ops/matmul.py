@@ -6,8 +6,18 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import random_array, unbroadcast
+from ._util import expect_tensor, random_array, unbroadcast
 from .registry import Sample, register
+
+
+def same_dtype(op: str, **arrays: np.ndarray | None) -> None:
+    """PyTorch's matrix products take one dtype, never promoting: a float64 input to float32 weights is
+    a RuntimeError naming the dtypes (silently rounding the input, or widening the layer, would hide it)."""
+    named = [(name, np.asarray(array).dtype) for name, array in arrays.items() if array is not None]
+    if len({dtype for _, dtype in named}) > 1:
+        listed = ", ".join(f"{name} {dtype}" for name, dtype in named)
+        raise RuntimeError(f"{op}: expected operands of one dtype, got {listed}; convert one with .to(dtype) "
+                           "(or .float() / .double())")
 
 
 def _matmul_samples(rng):
@@ -24,6 +34,8 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         a, b = np.asarray(a), np.asarray(b)
+        if a.dtype != b.dtype:
+            same_dtype("matmul", first=a, second=b)
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
@@ -66,6 +78,8 @@ class Linear(Function):
                              f"(expected input (*, {weight.shape[1] if weight.ndim == 2 else '?'}))")
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},)")
+        if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+            same_dtype("linear", input=x, weight=weight, bias=bias)
         ctx.save_for_backward(x, weight)
         out = x @ weight.T
         if bias is not None:
@@ -84,5 +98,7 @@ class Linear(Function):
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """F.linear: (*, in) with weight (out, in) and bias (out,) -> (*, out)."""
+    """F.linear: (*, in) with weight (out, in) and bias (out,) -> (*, out), all of one dtype."""
+    expect_tensor("linear", "input", x)
+    expect_tensor("linear", "weight", weight)
     return Linear.apply(x, weight, bias)
