@@ -165,7 +165,7 @@ class Function:
         record = grad_mode.enabled and True in needs
         # Set before forward: ops read it to skip work for inputs that get no gradient.
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-        output = cls.forward(ctx, *arrays, **attrs)
+        output = _ieee(cls.forward, ctx, *arrays, **attrs)
         if type(output) is not np.ndarray:
             output = np.asarray(output)
         result = Tensor._make(output, ctx if record else None)
@@ -179,13 +179,15 @@ class Function:
         ctx.shape = output.shape
         ctx.dtype = output.dtype
         ctx.scope = grad_mode.scope
-        if ctx.saved_tensors:
-            # The version of each input or output whose array backward will read: it refuses to run if
-            # one was changed in place since (PyTorch's rule: only saved tensors count).
+        saved = ctx.saved_tensors
+        if saved:
+            # The version of each input (or the output, position -1) whose array backward will read: it
+            # refuses to run if one was changed in place since (PyTorch's rule: only saved tensors count).
+            saved_ids = {id(array) for array in saved}
             ctx.versions = [
-                (label, t._counter, t._counter[0])
-                for label, t in [*((f"input {i}", x) for i, x in enumerate(inputs)), ("its output", result)]
-                if isinstance(t, Tensor) and any(t.data is saved for saved in ctx.saved_tensors)
+                (position, t._counter, t._counter[0])
+                for position, t in (*enumerate(inputs), (-1, result))
+                if isinstance(t, Tensor) and id(t.data) in saved_ids
             ]
         else:
             ctx.versions = ()
@@ -193,6 +195,13 @@ class Function:
             for hook in grad_mode.hooks:
                 hook(ctx, output)
         return result
+
+
+@np.errstate(all="ignore")  # as a decorator it costs half of a `with` block, and this runs once per op
+def _ieee(function: Callable, *args: Any, **kwargs: Any) -> Any:
+    """function(*args, **kwargs) where a result past a float's range is inf, and NaN where undefined, as IEEE
+    and PyTorch give them, never a NumPy RuntimeWarning; non-finite values are what detect_anomaly is for."""
+    return function(*args, **kwargs)
 
 
 def _share_versions_with_viewed_input(result: Tensor, inputs: tuple) -> None:
@@ -221,8 +230,9 @@ def _refuse_stale_view(function: type[Function], view: Tensor) -> None:
 
 
 def _check_versions(node: Context) -> None:
-    for label, counter, seen in node.versions:
+    for position, counter, seen in node.versions:
         if counter[0] != seen:
+            label = "its output" if position < 0 else f"input {position}"
             raise RuntimeError(
                 f"backward through '{node.name}': {label}, which it saved for backward, was modified in place "
                 f"after it was used (its version is {counter[0]}, expected {seen}); clone it before changing "
@@ -239,6 +249,8 @@ def _as_gradient(root: Tensor, gradient: Any) -> np.ndarray:
             )
         return np.ones_like(root.data)
     array = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"backward: gradient has dtype {array.dtype}; it must be a real (float) array")
     if array.shape != root.shape:
         raise RuntimeError(f"backward: gradient has shape {array.shape} but the output has shape {root.shape}")
     return array.astype(root.dtype, copy=False)  # never written in place: see `owned` in backward
@@ -281,17 +293,25 @@ def backward(
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
     seed = _as_gradient(root, gradient)
     if root._ctx is None:
-        _accumulate_into_leaves({root: seed}, owned=set())
-        return
+        consumers: dict[Context, int] = {}
+    else:
+        consumers = _walk(root._ctx)
+        for node in consumers:
+            _check_versions(node)
+    if root._ctx is None:
+        _ieee(_accumulate_into_leaves, {root: seed}, owned=set())
+    else:
+        _ieee(_propagate, root._ctx, seed, consumers, retain_graph, trace)
 
-    consumers = _walk(root._ctx)
-    for node in consumers:
-        _check_versions(node)
-    grads: dict[Context, np.ndarray] = {root._ctx: seed}
+
+def _propagate(root: Context, seed: np.ndarray, consumers: dict[Context, int], retain_graph: bool,
+               trace: Callable[[Context, np.ndarray], None] | None) -> None:
+    """Run each node's backward in topological order and add the results into the leaves' `.grad`."""
+    grads: dict[Context, np.ndarray] = {root: seed}
     owned: set = set()  # nodes whose gradient array this walk allocated, safe to add into in place
     leaf_grads: dict[Tensor, np.ndarray] = {}
     owned_leaves: set = set()
-    ready = [root._ctx]
+    ready = [root]
     check = grad_mode.backward_check if grad_mode.anomaly else None  # decided once: no cost when off
     while ready:
         node = ready.pop()
@@ -351,6 +371,9 @@ def _conform(node: Context, parent: Any, grad: Any) -> np.ndarray:
             f"shape {parent.shape}"
         )
     if grad.dtype != parent.dtype:
+        if grad.dtype.kind not in "fiub":
+            raise RuntimeError(f"backward of '{node.name}' returned a gradient of dtype {grad.dtype} for an input "
+                               f"of dtype {parent.dtype}; gradients must be real")
         grad = grad.astype(parent.dtype)
     return grad
 

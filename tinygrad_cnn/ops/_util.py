@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,13 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def shape_of(value: Any) -> tuple[int, ...]:
+    """np.shape(value), without its cost (it makes an array of a Python number) in the common cases."""
+    if isinstance(value, np.ndarray):
+        return value.shape
+    return () if isinstance(value, (int, float)) else np.shape(value)
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` over the axes that broadcasting added or stretched, back to `shape`."""
     if grad.shape == shape:
@@ -30,8 +36,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )
-    with np.errstate(over="ignore", invalid="ignore"):  # a sum past the float's max is inf, inf + -inf NaN: IEEE
-        return grad.sum(axis=axes).reshape(shape)
+    # a sum past the float's max is inf, inf + -inf NaN: IEEE
+    return grad.sum(axis=axes).reshape(shape)
 
 
 def scatter_add(shape: tuple[int, ...], flat_index: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -212,10 +218,3 @@ def as_floating(op: str, x: np.ndarray) -> np.ndarray:
         return x
     dtype = _checked_dtype(op, np.asarray(x).dtype)
     return np.asarray(x, dtype if dtype.kind == "f" else DEFAULT_FLOAT)
-
-
-def ieee_quiet(function: Callable) -> Callable:
-    """`function` run under np.errstate(all="ignore"): results past a float's range are inf and undefined ones
-    NaN, as IEEE and PyTorch give them, without NumPy's RuntimeWarnings. For ops (the losses) whose many ufuncs
-    could each warn: one errstate (about 1 us) costs less there than one per ufunc."""
-    return np.errstate(all="ignore")(function)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import away_from, ieee_quiet, normalize_dim
+from ._util import away_from, normalize_dim
 from .registry import Sample, register
 
 
@@ -55,8 +55,7 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     true value lies below the smallest normal number), so the overflow is silenced rather than avoided (one exp and
     no branch, where the two-formula form takes several passes)."""
     out = np.negative(x, out=np.empty(x.shape, x.dtype))  # in place from here (an array also for 0-d x)
-    with np.errstate(over="ignore"):
-        np.exp(out, out=out)
+    np.exp(out, out=out)
     out += 1
     return np.divide(1, out, out=out)  # np.reciprocal rounds alike but is slower in some NumPy versions
 
@@ -108,7 +107,7 @@ class Softmax(Function):
     """e**x / sum(e**x) along dim, computed from x - max(x) so that no exponential overflows."""
 
     @staticmethod
-    @ieee_quiet  # a row of -inf (or holding inf) gives NaN, as PyTorch, without a warning
+    # a row of -inf (or holding inf) gives NaN, as PyTorch, without a warning
     def forward(ctx, x, dim=-1):
         axis = normalize_dim(dim, x.ndim, "softmax")
         e = np.exp(x - x.max(axis=axis, keepdims=True))
@@ -118,7 +117,6 @@ class Softmax(Function):
         return out
 
     @staticmethod
-    @ieee_quiet
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
         return out * (grad_output - (grad_output * out).sum(axis=ctx.axis, keepdims=True))
@@ -136,7 +134,6 @@ class LogSoftmax(Function):
     """x - logsumexp(x) along dim; finite for any finite input."""
 
     @staticmethod
-    @ieee_quiet
     def forward(ctx, x, dim=-1):
         axis = normalize_dim(dim, x.ndim, "log_softmax")
         out = log_softmax(x, axis)
@@ -145,7 +142,6 @@ class LogSoftmax(Function):
         return out
 
     @staticmethod
-    @ieee_quiet
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
         return grad_output - np.exp(out) * grad_output.sum(axis=ctx.axis, keepdims=True)

@@ -2,8 +2,8 @@
 
 Binary ops broadcast as NumPy does and promote dtypes as PyTorch does (`_util.promote`, called in forward so
 that it holds for `Function.apply` too); their backward sums the gradient back to each input's shape.
-Results past a float's range are inf and undefined ones NaN, quietly, as IEEE and PyTorch say: np.errstate
-surrounds only the ufuncs that can overflow or meet inf - inf, 0 * inf, x / 0.
+Results past a float's range are inf and undefined ones NaN, quietly, as IEEE and PyTorch say (the engine runs
+every forward and backward under np.errstate(all="ignore")).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import as_floating, away_from, promote, random_array, result_type, unbroadcast
+from ._util import as_floating, away_from, promote, random_array, result_type, shape_of, unbroadcast
 from .registry import Sample, register
 
 
@@ -35,9 +35,8 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote("add", a, b)
-        ctx.shapes = (np.shape(a), np.shape(b))
-        with np.errstate(over="ignore", invalid="ignore"):
-            return a + b
+        ctx.shapes = (shape_of(a), shape_of(b))
+        return a + b
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -54,9 +53,8 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote("sub", a, b)
-        ctx.shapes = (np.shape(a), np.shape(b))
-        with np.errstate(over="ignore", invalid="ignore"):
-            return a - b
+        ctx.shapes = (shape_of(a), shape_of(b))
+        return a - b
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -74,16 +72,14 @@ class Mul(Function):
     def forward(ctx, a, b):
         a, b = promote("mul", a, b)
         ctx.save_for_backward(a, b)
-        with np.errstate(over="ignore", invalid="ignore"):
-            return a * b
+        return a * b
 
     @staticmethod
     def backward(ctx, grad_output):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        with np.errstate(over="ignore", invalid="ignore"):
-            return (unbroadcast(grad_output * b, np.shape(a)) if need_a else None,
-                    unbroadcast(grad_output * a, np.shape(b)) if need_b else None)
+        return (unbroadcast(grad_output * b, shape_of(a)) if need_a else None,
+                unbroadcast(grad_output * a, shape_of(b)) if need_b else None)
 
 
 @register("div", samples=lambda rng: _binary_samples(rng, avoid_zero=True))
@@ -95,17 +91,15 @@ class Div(Function):
     def forward(ctx, a, b):
         a, b = promote("div", a, b, floating=True)
         ctx.save_for_backward(a, b)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return a / b
+        return a / b
 
     @staticmethod
     def backward(ctx, grad_output):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            grad_a = unbroadcast(grad_output / b, np.shape(a)) if need_a else None
-            # (a / b) / b, PyTorch's order: b * b would underflow to 0 for |b| < 1e-19 in float32.
-            grad_b = unbroadcast(-grad_output * ((a / b) / b), np.shape(b)) if need_b else None
+        grad_a = unbroadcast(grad_output / b, shape_of(a)) if need_a else None
+        # (a / b) / b, PyTorch's order: b * b would underflow to 0 for |b| < 1e-19 in float32.
+        grad_b = unbroadcast(-grad_output * ((a / b) / b), shape_of(b)) if need_b else None
         return grad_a, grad_b
 
 
@@ -137,8 +131,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote("pow", a, b)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = np.power(a, b)
+        out = np.power(a, b)
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -147,12 +140,11 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if need_a:
-                grad_a = unbroadcast(np.where(b == 0, 0, grad_output * (b * np.power(a, b - 1))), np.shape(a))
-            if need_b:
-                constant = (a == 0) & (b >= 0)
-                grad_b = unbroadcast(grad_output * np.where(constant, 0, out * np.log(a)), np.shape(b))
+        if need_a:
+            grad_a = unbroadcast(np.where(b == 0, 0, grad_output * (b * np.power(a, b - 1))), shape_of(a))
+        if need_b:
+            constant = (a == 0) & (b >= 0)
+            grad_b = unbroadcast(grad_output * np.where(constant, 0, out * np.log(a)), shape_of(b))
         return grad_a, grad_b
 
 
@@ -184,16 +176,14 @@ class Exp(Function):
     @staticmethod
     def forward(ctx, x):
         x = as_floating("exp", x)
-        with np.errstate(over="ignore"):
-            out = np.exp(x)
+        out = np.exp(x)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
-        with np.errstate(over="ignore", invalid="ignore"):
-            return grad_output * out
+        return grad_output * out
 
 
 @register("log", samples=lambda rng: _unary_samples(rng, 0.2, 3.0))
@@ -204,14 +194,12 @@ class Log(Function):
     def forward(ctx, x):
         x = as_floating("log", x)
         ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(x)
+        return np.log(x)
 
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return grad_output / x
+        return grad_output / x
 
 
 @register("sqrt", samples=lambda rng: _unary_samples(rng, 0.2, 3.0))
@@ -221,16 +209,14 @@ class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
         x = as_floating("sqrt", x)
-        with np.errstate(invalid="ignore"):
-            out = np.sqrt(x)
+        out = np.sqrt(x)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return grad_output / (2 * out)
+        return grad_output / (2 * out)
 
 
 def _abs_kinks(sample):
@@ -250,8 +236,8 @@ class Abs(Function):
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
         sign = np.subtract(x > 0, x < 0, dtype=x.dtype)  # PyTorch's sign: 0 at NaN too, where np.sign gives NaN
-        with np.errstate(invalid="ignore"):  # an inf gradient at x == 0: inf * 0 is NaN, as in PyTorch
-            return grad_output * sign
+        # an inf gradient at x == 0: inf * 0 is NaN, as in PyTorch
+        return grad_output * sign
 
 
 def _clip_samples(rng):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import away_from, random_array, unbroadcast
+from ._util import away_from, random_array, shape_of, unbroadcast
 from .elementwise import Add, Clip, Div, Mul, Sub, _clip_kinks, _clip_samples
 from .movement import torch_index
 from .registry import Sample, register
@@ -37,7 +37,7 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, x, value, index):
-        ctx.steps, ctx.value_shape = torch_index(index, x.ndim), np.shape(value)
+        ctx.steps, ctx.value_shape = torch_index(index, x.ndim), shape_of(value)
         out = x.copy()
         _write(out, ctx.steps, value)
         return out
@@ -109,11 +109,11 @@ class Copy(Function):
 
     @staticmethod
     def forward(ctx, x, source):
-        ctx.source_shape = np.shape(source)
+        ctx.source_shape = shape_of(source)
         try:
             return np.broadcast_to(source, x.shape).astype(x.dtype)
         except ValueError as error:
-            raise RuntimeError(f"copy_: cannot copy a source of shape {np.shape(source)} into a tensor of shape "
+            raise RuntimeError(f"copy_: cannot copy a source of shape {shape_of(source)} into a tensor of shape "
                                f"{x.shape} (the source must broadcast to it)") from error
 
     @staticmethod

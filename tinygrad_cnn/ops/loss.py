@@ -3,7 +3,8 @@
 Each is one Function whose forward computes the per-element loss and its reduction ('mean', 'sum'
 or 'none') and whose backward is the closed form (cross-entropy's is softmax minus target). Class
 weights are constants, as in PyTorch. Every loss is finite for any finite input; at non-finite ones, and where
-a finite one overflows, the losses give PyTorch's inf and NaN without NumPy's RuntimeWarnings (`ieee_quiet`).
+a finite one overflows, the losses give PyTorch's inf and NaN without NumPy's RuntimeWarnings (as every op:
+the engine runs forward and backward under np.errstate(all="ignore")).
 Inputs must be float tensors (int ones raise a TypeError, as PyTorch has no such kernels), except that
 mse_loss promotes an int input with a float target as PyTorch does.
 """
@@ -17,7 +18,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, to_array
-from ._util import expect_tensor, ieee_quiet, random_array, result_type, unbroadcast
+from ._util import expect_tensor, random_array, result_type, unbroadcast
 from .activation import log_softmax, stable_sigmoid
 from .registry import Sample, register
 
@@ -36,16 +37,15 @@ def _reduce(loss: np.ndarray, reduction: str, denominator: Any = None) -> np.nda
     total = loss.sum(dtype=loss.dtype)
     if reduction == "sum":
         return np.asarray(total)
-    with np.errstate(invalid="ignore", divide="ignore"):  # an empty mean is NaN, as PyTorch
-        return np.asarray(total / (loss.size if denominator is None else denominator))
+    # an empty mean is NaN, as PyTorch
+    return np.asarray(total / (loss.size if denominator is None else denominator))
 
 
 def _unreduce(grad_output: np.ndarray, reduction: str, denominator: Any = None, size: int = 1) -> np.ndarray:
     """The gradient of each element's loss (broadcastable to the per-element loss) from the reduced one."""
     if reduction != "mean":
         return grad_output
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return grad_output / (size if denominator is None else denominator)
+    return grad_output / (size if denominator is None else denominator)
 
 
 def _float_input(op: str, x: np.ndarray) -> None:
@@ -132,7 +132,6 @@ class CrossEntropy(Function):
     """-sum_c q_c * log_softmax(x)_c over the class axis 1, with q the (smoothed, weighted) target."""
 
     @staticmethod
-    @ieee_quiet
     def forward(ctx, logits, target, weight=None, reduction="mean", label_smoothing=0.0, ignore_index=-100):
         _check_reduction("cross_entropy", reduction)
         if not 0.0 <= label_smoothing <= 1.0:
@@ -182,7 +181,6 @@ class CrossEntropy(Function):
         return out[0] if unbatched and reduction == "none" else out
 
     @staticmethod
-    @ieee_quiet
     def backward(ctx, grad_output):
         log_probs, smoothing = ctx.log_probs, ctx.label_smoothing
         if ctx.unbatched and ctx.reduction == "none":
@@ -231,7 +229,6 @@ class NLLLoss(Function):
     """-weight[y] * input[y] over the class axis 1, for log-probability input and class-index targets."""
 
     @staticmethod
-    @ieee_quiet
     def forward(ctx, log_probs, target, weight=None, reduction="mean", ignore_index=-100):
         _check_reduction("nll_loss", reduction)
         _float_input("nll_loss", log_probs)
@@ -251,7 +248,6 @@ class NLLLoss(Function):
         return out[0] if unbatched and reduction == "none" else out
 
     @staticmethod
-    @ieee_quiet
     def backward(ctx, grad_output):
         if ctx.unbatched and ctx.reduction == "none":
             grad_output = grad_output[None]
@@ -282,7 +278,6 @@ class BinaryCrossEntropy(Function):
     """-weight * (y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100 as PyTorch."""
 
     @staticmethod
-    @ieee_quiet
     def forward(ctx, p, y, weight=None, reduction="mean"):
         _check_reduction("binary_cross_entropy", reduction)
         _float_input("binary_cross_entropy", p)
@@ -293,8 +288,7 @@ class BinaryCrossEntropy(Function):
             raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1, got values "
                              f"in [{p.min()}, {p.max()}]")
         y = np.asarray(y).astype(p.dtype, copy=False)
-        with np.errstate(divide="ignore"):
-            log_p, log_not_p = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        log_p, log_not_p = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
         loss = -(y * log_p + (1 - y) * log_not_p)
         if weight is not None:
             weight = np.asarray(weight).astype(p.dtype, copy=False)
@@ -304,7 +298,6 @@ class BinaryCrossEntropy(Function):
         return _reduce(loss, reduction)
 
     @staticmethod
-    @ieee_quiet
     def backward(ctx, grad_output):
         p, y, log_p, log_not_p, weight = ctx.saved_tensors
         grad_loss = _unreduce(grad_output, ctx.reduction, size=p.size)
@@ -328,7 +321,6 @@ class BinaryCrossEntropyWithLogits(Function):
     """-weight * (pos_weight * y * log(sigmoid(z)) + (1 - y) * log(1 - sigmoid(z))), from softplus: stable."""
 
     @staticmethod
-    @ieee_quiet
     def forward(ctx, z, y, weight=None, reduction="mean", pos_weight=None):
         _check_reduction("binary_cross_entropy_with_logits", reduction)
         _float_input("binary_cross_entropy_with_logits", z)
@@ -352,7 +344,6 @@ class BinaryCrossEntropyWithLogits(Function):
         return _reduce(loss, reduction)
 
     @staticmethod
-    @ieee_quiet
     def backward(ctx, grad_output):
         z, y, positive, log_sig, weight = ctx.saved_tensors
         grad_loss = _unreduce(grad_output, ctx.reduction, size=z.size)
@@ -379,7 +370,6 @@ class MSELoss(Function):
     """(x - y) ** 2, reduced."""
 
     @staticmethod
-    @ieee_quiet
     def forward(ctx, x, y, reduction="mean"):
         _check_reduction("mse_loss", reduction)
         y = _target_array(y)
@@ -398,7 +388,6 @@ class MSELoss(Function):
         return _reduce(diff * diff, reduction)
 
     @staticmethod
-    @ieee_quiet
     def backward(ctx, grad_output):
         (diff,) = ctx.saved_tensors
         grad = 2 * diff * _unreduce(grad_output, ctx.reduction, size=diff.size)

@@ -84,8 +84,7 @@ class Mean(Function):
         ctx.input_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.count = _reduced_count(x.shape, axes)
         # sum / count is what np.mean computes; written out so that 0 / 0 is a quiet NaN, not a warning.
-        with np.errstate(invalid="ignore"):
-            return x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(ctx.count)
+        return x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(ctx.count)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -120,17 +119,16 @@ class Var(Function):
             warnings.warn(f"var(): degrees of freedom is <= 0 ({count} elements with correction={correction}), "
                           "so the result is inf or NaN", UserWarning, stacklevel=4)
         ctx.axes, ctx.keepdim, ctx.divisor = axes, keepdim, x.dtype.type(max(count - correction, 0))
-        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 for an empty tensor or no freedom
-            centered = x - x.sum(axis=axes, keepdims=True) / x.dtype.type(count)
-            ctx.save_for_backward(centered)
-            return (centered * centered).sum(axis=axes, keepdims=keepdim) / ctx.divisor
+        # 0 / 0 for an empty tensor or no freedom
+        centered = x - x.sum(axis=axes, keepdims=True) / x.dtype.type(count)
+        ctx.save_for_backward(centered)
+        return (centered * centered).sum(axis=axes, keepdims=keepdim) / ctx.divisor
 
     @staticmethod
     def backward(ctx, grad_output):
         (centered,) = ctx.saved_tensors
         grad = _expand_back(grad_output, centered.shape, ctx.axes, ctx.keepdim)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return grad * centered * (centered.dtype.type(2) / ctx.divisor)
+        return grad * centered * (centered.dtype.type(2) / ctx.divisor)
 
 
 def _extremum_samples(rng):
