@@ -23,12 +23,12 @@ from .tensor import (  # isort: skip
     zeros,
     zeros_like,
 )
-from . import data, datasets, nn, ops, optim, testing
+from . import data, datasets, nn, ops, optim, testing, utils
 from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .debug import detect_anomaly, explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
-from .random import manual_seed
+from .random import Generator, manual_seed
 from .threads import get_num_threads, set_num_threads
 from .viz import draw_graph, print_graph
 
@@ -42,4 +42,5 @@ __all__ = [
     "draw_graph", "print_graph",
     "detect_anomaly", "testing",
     "get_num_threads", "set_num_threads",
+    "Generator", "utils",
 ]
