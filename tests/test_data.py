@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_cnn as tc
-from tinygrad_cnn.data import DataLoader, TensorDataset
+from tinygrad_cnn.data import DataLoader, TensorDataset, random_split
 from tinygrad_cnn.datasets import load_mnist, read_idx
 
 
@@ -50,16 +50,25 @@ def test_shuffle_is_repeatable_by_seed_and_differs_between_epochs():
     np.testing.assert_array_equal(next(iter(DataLoader(_dataset(20), batch_size=20, shuffle=True)))[1].data, first)
 
 
-def test_array_datasets_are_batched_by_fancy_indexing_not_per_sample():
-    class Counting(TensorDataset):
-        calls = 0
+def test_array_datasets_are_batched_by_fancy_indexing_not_per_sample(monkeypatch):
+    rows_taken = []
+    original = tc.Tensor.__getitem__
+    monkeypatch.setattr(tc.Tensor, "__getitem__", lambda self, index: rows_taken.append(index) or original(self, index))
+    dataset = TensorDataset(np.zeros((10, 2)), np.arange(10))
+    batches = list(DataLoader(dataset, batch_size=4, shuffle=True, seed=0))
+    assert len(batches) == 3 and rows_taken == []
+    list(DataLoader(random_split(dataset, [0.5, 0.5])[0], batch_size=4))  # a Subset of one too
+    assert rows_taken == []
 
+
+def test_a_tensor_dataset_subclass_that_overrides_getitem_is_read_per_sample():
+    class Doubled(TensorDataset):
         def __getitem__(self, index):
-            Counting.calls += 1
-            return super().__getitem__(index)
+            x, y = super().__getitem__(index)
+            return x * 2, y
 
-    batches = list(DataLoader(Counting(np.zeros((10, 2)), np.arange(10)), batch_size=4, shuffle=True, seed=0))
-    assert len(batches) == 3 and Counting.calls == 0
+    x, y = next(iter(DataLoader(Doubled(np.ones((5, 2)), np.arange(5)), batch_size=5)))
+    np.testing.assert_array_equal(x.numpy(), np.full((5, 2), 2.0))
 
 
 def test_any_indexable_dataset_is_collated_per_sample():
@@ -75,9 +84,10 @@ def test_any_indexable_dataset_is_collated_per_sample():
     assert y.dtype == np.int64 and x.dtype == np.float64
 
 
-def test_single_array_dataset_yields_plain_tensors():
+def test_single_tensor_dataset_yields_a_list_of_one_tensor_as_torch():
+    # PyTorch's default_collate turns the 1-tuple sample into a list: `for (x,) in loader` and `batch[0]`.
     batch = next(iter(DataLoader(TensorDataset(np.zeros((3, 2))), batch_size=2)))
-    assert isinstance(batch, tc.Tensor) and batch.shape == (2, 2)
+    assert isinstance(batch, list) and len(batch) == 1 and batch[0].shape == (2, 2)
 
 
 def test_bad_arguments_raise_clear_errors():

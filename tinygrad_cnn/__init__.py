@@ -21,13 +21,13 @@ from .tensor import (  # isort: skip
     zeros,
     zeros_like,
 )
-from . import data, datasets, kernels, nn, ops, optim, testing
+from . import data, datasets, kernels, nn, ops, optim, testing, utils
 from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .blas import get_num_threads, set_num_threads
 from .debug import detect_anomaly, explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
-from .random import manual_seed
+from .random import Generator, manual_seed
 from .viz import draw_graph, print_graph
 
 __version__ = "0.1.0"
@@ -40,4 +40,5 @@ __all__ = [
     "draw_graph", "print_graph",
     "detect_anomaly", "testing",
     "get_num_threads", "set_num_threads",
+    "Generator", "utils",
 ]

@@ -7,10 +7,19 @@ variables, which a BLAS reads only once, when it loads.
 
 from __future__ import annotations
 
+import os
 import threading
 
 _controller = None
 _lock = threading.Lock()  # the controller is made once, and limits are set one call at a time, from any thread
+
+
+def _new_lock_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()  # one held by another thread at the fork would never be released in the child
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def _blas():
