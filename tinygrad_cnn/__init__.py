@@ -28,6 +28,7 @@ from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad, 
 from .debug import detect_anomaly, explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
+from .ops.pointwise import cos, maximum, minimum, sign, sin, where
 from .random import manual_seed
 from .threads import get_num_threads, set_num_threads
 from .viz import draw_graph, print_graph
@@ -42,4 +43,5 @@ __all__ = [
     "draw_graph", "print_graph",
     "detect_anomaly", "testing",
     "get_num_threads", "set_num_threads",
+    "cos", "maximum", "minimum", "sign", "sin", "where",
 ]
