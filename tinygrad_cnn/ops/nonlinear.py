@@ -211,7 +211,8 @@ def _elu_forward(ctx, x, alpha, scale, op):
     ctx.save_for_backward(x)
     ctx.alpha, ctx.scale = alpha, scale
     negative = np.expm1(np.minimum(x, 0)) * (alpha * scale)  # min: no overflow in the branch not taken
-    return np.where(x <= 0, negative, x * scale)  # x <= 0 as PyTorch's kernel: NaN takes the linear branch
+    with np.errstate(over="ignore"):  # selu: scale * x beyond the float maximum is inf, as in PyTorch
+        return np.where(x <= 0, negative, x * scale)  # x <= 0 as PyTorch's kernel: NaN takes the linear branch
 
 
 def _elu_backward(ctx, grad_output):
