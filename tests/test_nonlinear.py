@@ -133,7 +133,7 @@ def test_gradient_on_a_kink_is_pytorchs_one_sided_choice(name, points, gradients
     assert tc.gradcheck(lambda v: function(v, **attrs), [t], atol=1e-7, rtol=1e-6, kinks=kinks, allow_kinks=True)
 
 
-def test_nan_takes_pytorchs_branch():
+def test_nan_input_gives_nan_and_the_gradient_of_pytorchs_scalar_kernel():
     nan = np.array([np.nan])
     for name, expected in [("relu6", 1.0), ("hardtanh", 1.0), ("hardswish", 1.0), ("hardsigmoid", 0.0),
                            ("elu", 1.0), ("selu", 1.0507009873554805)]:
@@ -218,7 +218,8 @@ LAYERS = [
     (nn.ReLU6(inplace=True), F.relu6, {}, "ReLU6(inplace=True)"),
     (nn.Hardswish(), F.hardswish, {}, "Hardswish()"), (nn.Hardsigmoid(), F.hardsigmoid, {}, "Hardsigmoid()"),
     (nn.Hardtanh(), F.hardtanh, {}, "Hardtanh(min_val=-1.0, max_val=1.0)"),
-    (nn.Hardtanh(-2, 3, True), F.hardtanh, {"min_val": -2, "max_val": 3}, "Hardtanh(min_val=-2, max_val=3, inplace=True)"),
+    (nn.Hardtanh(-2, 3, True), F.hardtanh, {"min_val": -2, "max_val": 3},
+     "Hardtanh(min_val=-2, max_val=3, inplace=True)"),
     (nn.LogSigmoid(), F.logsigmoid, {}, "LogSigmoid()"), (nn.Softsign(), F.softsign, {}, "Softsign()"),
 ]
 

@@ -4,7 +4,8 @@ gelu, silu, mish, softplus, elu, selu, hardtanh, relu6, hardswish, hardsigmoid, 
 Each is one Function, forward beside backward, written after PyTorch's CPU kernels (the same branches at the
 same points, so the gradient at a kink is PyTorch's) in a form that stays exact for any finite input:
 no overflow warning, no inf * 0, and the far tails as accurate as the float format allows. Infinite and NaN
-inputs give what PyTorch's formulas give (NaN for gelu(-inf), as x * 0 there).
+inputs give what PyTorch's formulas give (NaN for gelu(-inf), as x * 0 there); at a NaN input the gradient takes
+the branch of PyTorch's scalar kernel (its vectorised one may differ: PyTorch's result depends on the position).
 
 The public functions at the end take `inplace=` where PyTorch does: the result is then written into the input
 tensor through `Tensor._inplace`, which records the op in the graph as PyTorch's in-place activations do.
@@ -212,7 +213,7 @@ def _elu_forward(ctx, x, alpha, scale, op):
     ctx.alpha, ctx.scale = alpha, scale
     negative = np.expm1(np.minimum(x, 0)) * (alpha * scale)  # min: no overflow in the branch not taken
     with np.errstate(over="ignore"):  # selu: scale * x beyond the float maximum is inf, as in PyTorch
-        return np.where(x <= 0, negative, x * scale)  # x <= 0 as PyTorch's kernel: NaN takes the linear branch
+        return np.where(x <= 0, negative, x * scale)  # x <= 0 as PyTorch's kernel
 
 
 def _elu_backward(ctx, grad_output):
@@ -308,7 +309,7 @@ class Hardswish(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))  # NaN takes the last branch, as PyTorch's
+        slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))  # PyTorch's branches
         return grad_output * slope.astype(grad_output.dtype, copy=False)
 
 

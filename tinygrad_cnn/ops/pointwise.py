@@ -25,7 +25,7 @@ def result_dtype(op: str, *operands: Any) -> np.dtype:
     if not arrays:  # Python numbers only: PyTorch's default dtypes
         return np.result_type(*(to_array(o).dtype for o in operands))
     dtype = np.result_type(*operands)
-    if dtype.kind in "cOV" or dtype == np.float16 or any(a.dtype.kind not in "biuf" for a in arrays):
+    if any(d.kind not in "biuf" or d == np.float16 for d in [dtype, *(a.dtype for a in arrays)]):
         raise TypeError(f"{op}: unsupported dtypes {[str(np.result_type(o)) for o in operands]}; "
                         "use bool, integer, float32 or float64 tensors")
     if dtype.kind == "f" and not any(a.dtype.kind == "f" for a in arrays):
