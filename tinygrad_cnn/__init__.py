@@ -27,6 +27,7 @@ from .blas import get_num_threads, set_num_threads
 from .debug import detect_anomaly, explain_backward, graph_stats
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
+from .ops.pointwise import cos, maximum, minimum, sign, sin, where
 from .random import Generator, manual_seed
 from .viz import draw_graph, print_graph
 
@@ -41,4 +42,5 @@ __all__ = [
     "detect_anomaly", "testing",
     "get_num_threads", "set_num_threads",
     "Generator", "utils",
+    "cos", "maximum", "minimum", "sign", "sin", "where",
 ]

@@ -455,6 +455,26 @@ class Tensor:
     def log_softmax(self, dim: int = -1) -> Tensor:
         return _activation.LogSoftmax.apply(self, dim=dim)
 
+    # ----- pointwise (ops/pointwise.py) -------------------------------------------------------
+    def sign(self) -> Tensor:
+        return _pointwise.sign(self)
+
+    def sin(self) -> Tensor:
+        return _pointwise.sin(self)
+
+    def cos(self) -> Tensor:
+        return _pointwise.cos(self)
+
+    def maximum(self, other: Tensor) -> Tensor:
+        return _pointwise.maximum(self, other)
+
+    def minimum(self, other: Tensor) -> Tensor:
+        return _pointwise.minimum(self, other)
+
+    def where(self, condition: Tensor, other: Any) -> Tensor:
+        """self where condition else other, as PyTorch's `x.where(condition, y)`."""
+        return _pointwise.where(condition, self, other)
+
     # ----- reductions -------------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
         return _reduce.Sum.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
@@ -496,6 +516,9 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return _movement.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        return _movement.unflatten(self, dim, sizes)
 
     def permute(self, *dims: Any) -> Tensor:
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
@@ -666,5 +689,6 @@ from .ops import elementwise as _elementwise  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .ops import matmul as _matmul  # noqa: E402
 from .ops import movement as _movement  # noqa: E402
+from .ops import pointwise as _pointwise  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops._util import normalize_dim as _normalize_dim  # noqa: E402

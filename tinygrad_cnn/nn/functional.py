@@ -8,11 +8,26 @@ from __future__ import annotations
 from ..ops import activation as _activation
 from ..ops._util import expect_tensor
 from ..ops.conv import conv1d, conv2d
-from ..ops.dropout import dropout
+from ..ops.dropout import dropout, dropout2d
 from ..ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from ..ops.matmul import linear
 from ..ops.movement import pad
+from ..ops.nonlinear import (
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    silu,
+    softplus,
+    softsign,
+)
 from ..ops.norm import batch_norm
+from ..ops.pointwise import one_hot
 from ..ops.pool import avg_pool2d, max_pool2d
 from ..tensor import Tensor
 
@@ -62,4 +77,7 @@ __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
     "cross_entropy", "dropout", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad",
     "relu", "sigmoid", "softmax", "tanh",
+    # activations beyond the above (ops/nonlinear.py), channel dropout, one_hot
+    "dropout2d", "elu", "gelu", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "one_hot", "relu6",
+    "selu", "silu", "softplus", "softsign",
 ]

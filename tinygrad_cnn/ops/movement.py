@@ -307,6 +307,27 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
+def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
+    """Split dim `dim` into `sizes` (ints, one of them may be -1): (*, S, *) -> (*, *sizes, *) with prod = S."""
+    if not isinstance(sizes, (tuple, list)) or not all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in sizes):
+        raise TypeError(f"unflatten: sizes must be a tuple or list of ints, got {sizes!r}")
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if x.ndim == 0:
+        raise IndexError(f"unflatten: dim {dim} is out of range for a 0-d tensor")
+    axis = normalize_dim(dim, x.ndim, "unflatten")
+    length = x.shape[axis]
+    unknown = [n for n in sizes if n == -1]
+    known = int(np.prod([n for n in sizes if n != -1]))
+    if len(unknown) > 1 or any(n < -1 for n in sizes) or (unknown and known == 0) or (
+            not unknown and known != length) or (unknown and length % known):
+        raise RuntimeError(f"unflatten: sizes {list(sizes)} don't multiply up to the size of dim {dim} ({length}) "
+                           f"of the input of shape {x.shape} (at most one -1, no other negative size)")
+    split = tuple(length // known if n == -1 else int(n) for n in sizes)
+    return x.reshape(x.shape[:axis] + split + x.shape[axis + 1:])
+
+
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
     axes = list(range(x.ndim))
