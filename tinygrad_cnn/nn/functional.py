@@ -5,8 +5,12 @@ Everything here forwards to a registered op in `tinygrad_cnn.ops`; this file onl
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..ops import activation as _activation
+from ..ops import conv as _conv
 from ..ops.conv import conv1d, conv2d
+from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from ..ops.dropout import dropout
 from ..ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from ..ops.matmul import linear
@@ -14,6 +18,14 @@ from ..ops.movement import pad
 from ..ops.norm import batch_norm
 from ..ops.pool import avg_pool2d, max_pool2d
 from ..tensor import Tensor
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """3-D convolution: input (N, C, D, H, W), weight (O, C/groups, kd, kh, kw), bias (O,) -> (N, O, Do, Ho, Wo);
+    options as conv2d, in triples."""
+    # The N-d conv op with conv1d/conv2d's checks; to move beside them in ops/conv.py (being refactored meanwhile).
+    return _conv._convolve(input, weight, bias, stride, padding, dilation, groups, 3)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -53,6 +65,6 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
-    "cross_entropy", "dropout", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad",
-    "relu", "sigmoid", "softmax", "tanh",
+    "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "dropout", "leaky_relu",
+    "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "softmax", "tanh",
 ]

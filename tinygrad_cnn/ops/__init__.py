@@ -1,6 +1,19 @@
 """Every built-in op, one family per file; importing this package fills `registry`."""
 
-from . import activation, conv, dropout, elementwise, inplace, loss, matmul, movement, norm, pool, reduce  # noqa: F401
+from . import (  # noqa: F401
+    activation,
+    conv,
+    conv_transpose,
+    dropout,
+    elementwise,
+    inplace,
+    loss,
+    matmul,
+    movement,
+    norm,
+    pool,
+    reduce,
+)
 from .registry import OpInfo, Sample, register, registry
 
 __all__ = ["OpInfo", "Sample", "register", "registry"]
