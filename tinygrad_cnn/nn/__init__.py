@@ -21,6 +21,9 @@ from .layers import (
     Sigmoid,
     Softmax,
     Tanh,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter, StateDictError
@@ -30,5 +33,5 @@ __all__ = [
     "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss", "Dropout", "Flatten", "LeakyReLU",
     "Linear", "MSELoss", "MaxPool2d", "Module",
     "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "StateDictError", "Tanh",
-    "functional", "init",
+    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "functional", "init",
 ]

@@ -17,6 +17,7 @@ from ..ops.matmul import linear
 from ..ops.movement import pad
 from ..ops.norm import batch_norm
 from ..ops.pool import avg_pool2d, max_pool2d
+from ..ops.upsample import interpolate
 from ..tensor import Tensor
 
 
@@ -65,6 +66,7 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
-    "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "dropout", "leaky_relu",
-    "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "softmax", "tanh",
+    "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "dropout", "interpolate",
+    "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "softmax",
+    "tanh",
 ]

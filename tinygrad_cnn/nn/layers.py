@@ -458,3 +458,40 @@ class ConvTranspose3d(_ConvTransposeNd):
 
     n, layout = 3, "N, C, D, H, W"
 
+
+class Upsample(Module):
+    """Resize (N, C, *spatial) to `size` or by `scale_factor` with F.interpolate's modes ('nearest', 'nearest-exact',
+    'linear', 'bilinear', 'trilinear'). Arguments are checked when called, as PyTorch."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> None:
+        super().__init__()
+        self.size = size
+        # Stored as floats, as PyTorch does (its repr shows them so).
+        if isinstance(scale_factor, (tuple, list)):
+            self.scale_factor: Any = tuple(float(factor) for factor in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.mode, self.align_corners, self.recompute_scale_factor = mode, align_corners, recompute_scale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        info = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return f"{info}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest upsampling of (N, C, H, W), as Upsample(size, scale_factor, mode='nearest')."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear upsampling of (N, C, H, W) with align_corners=True, as PyTorch's layer of that name."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     norm,
     pool,
     reduce,
+    upsample,
 )
 from .registry import OpInfo, Sample, register, registry
 
