@@ -14,8 +14,8 @@ from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d, conv_transp
 from ..ops.dropout import dropout
 from ..ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from ..ops.matmul import linear
-from ..ops.movement import pad
 from ..ops.norm import batch_norm
+from ..ops.padding import pad
 from ..ops.pool import avg_pool2d, max_pool2d
 from ..ops.upsample import interpolate
 from ..tensor import Tensor

@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     matmul,
     movement,
     norm,
+    padding,
     pool,
     reduce,
     upsample,
