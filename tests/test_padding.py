@@ -6,7 +6,7 @@ import pytest
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.nn.functional as F
-from tinygrad_cnn import Tensor
+from tinygrad_cnn import Tensor, nn
 from tinygrad_cnn.ops.registry import registry
 
 ROW = np.arange(4.0).reshape(1, 1, 4)
@@ -105,3 +105,35 @@ def test_pytorch_refuses_what_we_refuse(shape, pad, mode):
         torch.nn.functional.pad(torch.zeros(shape), pad, mode=mode)
     with pytest.raises((ValueError, NotImplementedError)):
         F.pad(tc.zeros(*shape), pad, mode=mode)
+
+
+# ----- layers ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("layer", "mode"), [(nn.ReflectionPad2d, "reflect"), (nn.ReplicationPad1d, "replicate"),
+                                             (nn.CircularPad3d, "circular"), (nn.ZeroPad2d, "constant")])
+def test_padding_layers_call_f_pad_with_their_widths(layer, mode):
+    n = int(layer.__name__[-2])
+    x = tc.randn(2, 3, *(4,) * n)
+    widths = (1, 2) * n if mode != "constant" else (1, 0) * n
+    np.testing.assert_array_equal(layer(widths)(x).data, F.pad(x, widths, mode=mode).data)
+    np.testing.assert_array_equal(layer(1)(x).data, F.pad(x, (1,) * 2 * n, mode=mode).data)
+    assert repr(layer(1)) == f"{layer.__name__}({(1,) * 2 * n})"
+
+
+def test_constant_pad_layer_fills_with_its_value_and_bad_widths_are_refused():
+    layer = nn.ConstantPad1d((1, 2), 3.5)
+    assert repr(layer) == "ConstantPad1d(padding=(1, 2), value=3.5)"
+    np.testing.assert_array_equal(layer(Tensor(ROW)).data.ravel(), [3.5, 0, 1, 2, 3, 3.5, 3.5])
+    with pytest.raises(ValueError, match=r"ReflectionPad2d: padding must be an int or 4 ints, got \(1, 2\)"):
+        nn.ReflectionPad2d((1, 2))
+
+
+@pytest.mark.parametrize("name", [f"{kind}Pad{n}d" for kind in ("Reflection", "Replication", "Circular", "Constant",
+                                                                 "Zero") for n in (1, 2, 3)])
+def test_padding_layers_match_pytorch_layers(name):
+    torch = pytest.importorskip("torch")
+    n = int(name[-2])
+    args = ((1, 2) * n,) + ((0.5,) if name.startswith("Constant") else ())
+    ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(2).standard_normal((2, 2, *(3,) * n))
+    np.testing.assert_array_equal(ours(Tensor(x)).data, theirs(torch.tensor(x)).numpy())

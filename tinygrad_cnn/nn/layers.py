@@ -495,3 +495,139 @@ class UpsamplingBilinear2d(Upsample):
 
     def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class _PadNd(Module):
+    """What the padding layers share: `padding` (an int for every side, or 2n widths in F.pad's order, last dim
+    first) and the F.pad mode that fills it."""
+
+    n: int  # padded dims
+    mode: str
+
+    def __init__(self, padding: Any, value: float = 0.0) -> None:
+        super().__init__()
+        layer = type(self).__name__
+        widths = tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * (2 * self.n)
+        if len(widths) != 2 * self.n or not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool)
+                                                 for w in widths):
+            raise ValueError(f"{layer}: padding must be an int or {2 * self.n} ints, got {padding!r}")
+        self.padding, self.value = tuple(int(w) for w in widths), value
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.mode == "constant":
+            return F.pad(input, self.padding, "constant", self.value)
+        return F.pad(input, self.padding, self.mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class _ConstantPadNd(_PadNd):
+    """Constant padding with a `value` that the constructor requires, as PyTorch's ConstantPadNd."""
+
+    mode = "constant"
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding, value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class _ZeroPadNd(_PadNd):
+    """Constant padding with zeros."""
+
+    mode = "constant"
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+
+class ReflectionPad1d(_PadNd):
+    """Pad the last dim of (N, C, W) or (C, W) by reflection at the edges (F.pad mode 'reflect')."""
+
+    n, mode = 1, "reflect"
+
+
+class ReflectionPad2d(_PadNd):
+    """Pad the last 2 dims of (N, C, H, W) or (C, H, W) by reflection at the edges (F.pad mode 'reflect')."""
+
+    n, mode = 2, "reflect"
+
+
+class ReflectionPad3d(_PadNd):
+    """Pad the last 3 dims of (N, C, D, H, W) or (C, D, H, W) by reflection (F.pad mode 'reflect')."""
+
+    n, mode = 3, "reflect"
+
+
+class ReplicationPad1d(_PadNd):
+    """Pad the last dim of (N, C, W) or (C, W) with copies of the edge values (F.pad mode 'replicate')."""
+
+    n, mode = 1, "replicate"
+
+
+class ReplicationPad2d(_PadNd):
+    """Pad the last 2 dims of (N, C, H, W) or (C, H, W) with copies of the edge values (mode 'replicate')."""
+
+    n, mode = 2, "replicate"
+
+
+class ReplicationPad3d(_PadNd):
+    """Pad the last 3 dims of (N, C, D, H, W) or (C, D, H, W) with copies of the edges (mode 'replicate')."""
+
+    n, mode = 3, "replicate"
+
+
+class CircularPad1d(_PadNd):
+    """Pad the last dim of (N, C, W) or (C, W) by wrapping around (F.pad mode 'circular')."""
+
+    n, mode = 1, "circular"
+
+
+class CircularPad2d(_PadNd):
+    """Pad the last 2 dims of (N, C, H, W) or (C, H, W) by wrapping around (F.pad mode 'circular')."""
+
+    n, mode = 2, "circular"
+
+
+class CircularPad3d(_PadNd):
+    """Pad the last 3 dims of (N, C, D, H, W) or (C, D, H, W) by wrapping around (F.pad mode 'circular')."""
+
+    n, mode = 3, "circular"
+
+
+class ConstantPad1d(_ConstantPadNd):
+    """Pad the last dim with `value`."""
+
+    n = 1
+
+
+class ConstantPad2d(_ConstantPadNd):
+    """Pad the last 2 dims with `value`."""
+
+    n = 2
+
+
+class ConstantPad3d(_ConstantPadNd):
+    """Pad the last 3 dims with `value`."""
+
+    n = 3
+
+
+class ZeroPad1d(_ZeroPadNd):
+    """Pad the last dim with zeros."""
+
+    n = 1
+
+
+class ZeroPad2d(_ZeroPadNd):
+    """Pad the last 2 dims with zeros."""
+
+    n = 2
+
+
+class ZeroPad3d(_ZeroPadNd):
+    """Pad the last 3 dims with zeros."""
+
+    n = 3
