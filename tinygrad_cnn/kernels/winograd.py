@@ -231,7 +231,7 @@ def forward(ctx, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, win
     into M at (1, 1), a sixteenth of M, not onto the output.
     """
     (batch, channels), out_channels = x.shape[:2], weight.shape[0]
-    need_x, need_w, _ = ctx.needs_input_grad
+    need_x, need_w = ctx.needs_input_grad[:2]
     slots = _tile_slots(windows)
     u = weight_transform(weight)
     out = np.empty((batch, out_channels, *windows.output_size), x.dtype)
@@ -254,15 +254,14 @@ def forward(ctx, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, win
 def backward(ctx, grad_output: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """(dx (N, C, H, W), dW (O, C, 3, 3), db (O,)) from dY (N, O, Ho, Wo); each None where not needed.
 
-    An inf in dY (a step already lost) may come back as NaN where im2col would give inf; NumPy then warns of the
-    invalid value, as it does on the reference path. dW and db are summed over the batch slices in order.
+    An inf in dY (a step already lost) may come back as NaN where im2col would give inf. dW and db are summed over the batch slices in order.
     """
     v, weight = ctx.saved_tensors
     windows: Windows = ctx.windows
-    need_x, need_w, need_b = ctx.needs_input_grad
+    need_x, need_w, need_b = (*ctx.needs_input_grad, False)[:3]  # bias may be left out of apply()
     (batch, out_channels), dtype = grad_output.shape[:2], grad_output.dtype
     if not (need_x or need_w):  # db alone needs no transforms
-        return None, None, grad_output.sum(axis=(0, 2, 3)) if need_b else None
+        return None, None, grad_output.sum(axis=(0, 2, 3))
     channels = weight.shape[1] if need_x else v.shape[1]
     u_t = weight_transform(weight).transpose(0, 2, 1) if need_x else None
     grad_x = np.empty((batch, channels, *windows.input_size), dtype) if need_x else None
@@ -276,4 +275,4 @@ def backward(ctx, grad_output: np.ndarray) -> tuple[np.ndarray | None, np.ndarra
             grad_u += np.matmul(grad_m, v[:, :, chunk].reshape(16, channels, -1).transpose(0, 2, 1))
         if need_x:
             input_adjoint(np.matmul(u_t, grad_m), windows, grad_x[chunk])
-    return grad_x, weight_adjoint(grad_u) if need_w else None, grad_b
+    return (grad_x, weight_adjoint(grad_u) if need_w else None, grad_b)[:len(ctx.needs_input_grad)]

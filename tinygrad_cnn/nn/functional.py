@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from ..ops import activation as _activation
 from ..ops._util import expect_tensor
-from ..ops.conv import conv1d, conv2d
+from ..ops.conv import conv1d, conv2d, conv3d
+from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from ..ops.dropout import dropout, dropout2d
 from ..ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from ..ops.matmul import linear
-from ..ops.movement import pad
 from ..ops.nonlinear import (
     elu,
     gelu,
@@ -27,8 +27,10 @@ from ..ops.nonlinear import (
     softsign,
 )
 from ..ops.norm import batch_norm
+from ..ops.padding import pad
 from ..ops.pointwise import one_hot
 from ..ops.pool import avg_pool2d, max_pool2d
+from ..ops.upsample import interpolate
 from ..tensor import Tensor
 
 
@@ -75,9 +77,8 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
-    "cross_entropy", "dropout", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad",
-    "relu", "sigmoid", "softmax", "tanh",
-    # activations beyond the above (ops/nonlinear.py), channel dropout, one_hot
-    "dropout2d", "elu", "gelu", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "one_hot", "relu6",
-    "selu", "silu", "softplus", "softsign",
+    "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "dropout", "dropout2d",
+    "elu", "gelu", "hardsigmoid", "hardswish", "hardtanh", "interpolate", "leaky_relu", "linear", "log_softmax",
+    "logsigmoid", "max_pool2d", "mish", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "relu6", "selu", "sigmoid",
+    "silu", "softmax", "softplus", "softsign", "tanh",
 ]

@@ -394,3 +394,289 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution (cross-correlation): (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out);
+    weight (C_out, C_in/groups, kd, kh, kw). `padding` may be ints, 'valid' or 'same'."""
+
+    n, layout = 3, "N, C, D, H, W"
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
+        return F.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(Module):
+    """What ConvTranspose1d/2d/3d share: PyTorch's arguments, parameters (weight (C_in, C_out/groups, *kernel)),
+    initialisation (as conv's, the fan-in read from that weight as PyTorch does), `output_size=` and repr."""
+
+    n: int  # spatial dims
+    layout: str  # for error messages
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", dtype: Any = None) -> None:
+        super().__init__()
+        layer = type(self).__name__
+        self.in_channels = _positive_int(in_channels, "in_channels", layer)
+        self.out_channels = _positive_int(out_channels, "out_channels", layer)
+        self.groups = _positive_int(groups, "groups", layer)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{layer}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                             f"both be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f'{layer}: only "zeros" padding mode is supported, got padding_mode={padding_mode!r}')
+        self.kernel_size = pair(kernel_size, "kernel_size", layer, self.n)
+        self.stride = pair(stride, "stride", layer, self.n)
+        self.padding = pair(padding, "padding", layer, self.n)
+        self.output_padding = pair(output_padding, "output_padding", layer, self.n)
+        self.dilation = pair(dilation, "dilation", layer, self.n)
+        self.padding_mode = padding_mode
+        dtype = _float_dtype(dtype, layer)
+        self.weight = Parameter(np.empty((in_channels, out_channels // groups, *self.kernel_size), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_channels, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw the weights again with PyTorch's default initialisation."""
+        _reset_weight_and_bias(self.weight, self.bias)
+
+    def _output_padding(self, input: Tensor, output_size: Any) -> tuple[int, ...]:
+        """self.output_padding, or the one that gives `output_size` ((*spatial) or (N, C, *spatial)) as PyTorch."""
+        if output_size is None:
+            return self.output_padding
+        sizes = tuple(output_size)
+        if len(sizes) == self.n + 2:
+            sizes = sizes[2:]
+        if len(sizes) != self.n:
+            raise ValueError(f"{self._describe()}: for {input.ndim}D input, output_size must have {self.n} or "
+                             f"{self.n + 2} elements (got {len(sizes)}: {output_size!r})")
+        smallest = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                         zip(input.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size))
+        largest = tuple(low + s - 1 for low, s in zip(smallest, self.stride))
+        if any(not low <= size <= high for size, low, high in zip(sizes, smallest, largest)):
+            raise ValueError(f"{self._describe()}: requested an output size of {list(sizes)}, but valid sizes range "
+                             f"from {list(smallest)} to {list(largest)} (for an input of {list(input.shape[2:])})")
+        return tuple(size - low for size, low in zip(sizes, smallest))
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        if input.ndim != self.n + 2 or input.shape[1] != self.in_channels:
+            raise ValueError(f"{self._describe()}: expected input of shape ({self.layout}) with "
+                             f"C={self.in_channels}, got {input.shape}")
+        output_padding = self._output_padding(input, output_size)
+        function = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self.n - 1]
+        return function(input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+                        self.dilation)
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0,) * self.n:
+            text += f", padding={self.padding}"
+        if self.output_padding != (0,) * self.n:
+            text += f", output_padding={self.output_padding}"
+        if self.dilation != (1,) * self.n:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution: (N, C_in, L) -> (N, C_out, L_out); weight (C_in, C_out/groups, k)."""
+
+    n, layout = 1, "N, C, L"
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution: (N, C_in, H, W) -> (N, C_out, H_out, W_out); weight (C_in, C_out/groups, kh, kw).
+    H_out = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1 (or `output_size=` in forward)."""
+
+    n, layout = 2, "N, C, H, W"
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out);
+    weight (C_in, C_out/groups, kd, kh, kw)."""
+
+    n, layout = 3, "N, C, D, H, W"
+
+
+class Upsample(Module):
+    """Resize (N, C, *spatial) to `size` or by `scale_factor` with F.interpolate's modes ('nearest', 'nearest-exact',
+    'linear', 'bilinear', 'trilinear'). Arguments are checked when called, as PyTorch."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> None:
+        super().__init__()
+        self.size = size
+        # Stored as floats, as PyTorch does (its repr shows them so).
+        if isinstance(scale_factor, (tuple, list)):
+            self.scale_factor: Any = tuple(float(factor) for factor in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.mode, self.align_corners, self.recompute_scale_factor = mode, align_corners, recompute_scale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        info = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return f"{info}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest upsampling of (N, C, H, W), as Upsample(size, scale_factor, mode='nearest')."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear upsampling of (N, C, H, W) with align_corners=True, as PyTorch's layer of that name."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class _PadNd(Module):
+    """What the padding layers share: `padding` (an int for every side, or 2n widths in F.pad's order, last dim
+    first) and the F.pad mode that fills it."""
+
+    n: int  # padded dims
+    mode: str
+
+    def __init__(self, padding: Any, value: float = 0.0) -> None:
+        super().__init__()
+        layer = type(self).__name__
+        widths = tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * (2 * self.n)
+        if len(widths) != 2 * self.n or not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool)
+                                                 for w in widths):
+            raise ValueError(f"{layer}: padding must be an int or {2 * self.n} ints, got {padding!r}")
+        self.padding, self.value = tuple(int(w) for w in widths), value
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.mode == "constant":
+            return F.pad(input, self.padding, "constant", self.value)
+        return F.pad(input, self.padding, self.mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class _ConstantPadNd(_PadNd):
+    """Constant padding with a `value` that the constructor requires, as PyTorch's ConstantPadNd."""
+
+    mode = "constant"
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding, value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class _ZeroPadNd(_PadNd):
+    """Constant padding with zeros."""
+
+    mode = "constant"
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+
+class ReflectionPad1d(_PadNd):
+    """Pad the last dim of (N, C, W) or (C, W) by reflection at the edges (F.pad mode 'reflect')."""
+
+    n, mode = 1, "reflect"
+
+
+class ReflectionPad2d(_PadNd):
+    """Pad the last 2 dims of (N, C, H, W) or (C, H, W) by reflection at the edges (F.pad mode 'reflect')."""
+
+    n, mode = 2, "reflect"
+
+
+class ReflectionPad3d(_PadNd):
+    """Pad the last 3 dims of (N, C, D, H, W) or (C, D, H, W) by reflection (F.pad mode 'reflect')."""
+
+    n, mode = 3, "reflect"
+
+
+class ReplicationPad1d(_PadNd):
+    """Pad the last dim of (N, C, W) or (C, W) with copies of the edge values (F.pad mode 'replicate')."""
+
+    n, mode = 1, "replicate"
+
+
+class ReplicationPad2d(_PadNd):
+    """Pad the last 2 dims of (N, C, H, W) or (C, H, W) with copies of the edge values (mode 'replicate')."""
+
+    n, mode = 2, "replicate"
+
+
+class ReplicationPad3d(_PadNd):
+    """Pad the last 3 dims of (N, C, D, H, W) or (C, D, H, W) with copies of the edges (mode 'replicate')."""
+
+    n, mode = 3, "replicate"
+
+
+class CircularPad1d(_PadNd):
+    """Pad the last dim of (N, C, W) or (C, W) by wrapping around (F.pad mode 'circular')."""
+
+    n, mode = 1, "circular"
+
+
+class CircularPad2d(_PadNd):
+    """Pad the last 2 dims of (N, C, H, W) or (C, H, W) by wrapping around (F.pad mode 'circular')."""
+
+    n, mode = 2, "circular"
+
+
+class CircularPad3d(_PadNd):
+    """Pad the last 3 dims of (N, C, D, H, W) or (C, D, H, W) by wrapping around (F.pad mode 'circular')."""
+
+    n, mode = 3, "circular"
+
+
+class ConstantPad1d(_ConstantPadNd):
+    """Pad the last dim with `value`."""
+
+    n = 1
+
+
+class ConstantPad2d(_ConstantPadNd):
+    """Pad the last 2 dims with `value`."""
+
+    n = 2
+
+
+class ConstantPad3d(_ConstantPadNd):
+    """Pad the last 3 dims with `value`."""
+
+    n = 3
+
+
+class ZeroPad1d(_ZeroPadNd):
+    """Pad the last dim with zeros."""
+
+    n = 1
+
+
+class ZeroPad2d(_ZeroPadNd):
+    """Pad the last 2 dims with zeros."""
+
+    n = 2
+
+
+class ZeroPad3d(_ZeroPadNd):
+    """Pad the last 3 dims with zeros."""
+
+    n = 3

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     activation,
     conv,
+    conv_transpose,
     dropout,
     elementwise,
     inplace,
@@ -11,9 +12,11 @@ from . import (  # noqa: F401
     movement,
     nonlinear,
     norm,
+    padding,
     pointwise,
     pool,
     reduce,
+    upsample,
 )
 from .registry import OpInfo, Sample, register, registry
 

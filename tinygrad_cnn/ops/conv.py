@@ -1,4 +1,4 @@
-"""Convolution (cross-correlation, as PyTorch): conv1d and conv2d, both backed by one N-d Function.
+"""Convolution (cross-correlation, as PyTorch): conv1d, conv2d and conv3d, backed by one N-d Function.
 
 Forward and backward are one matrix product each over im2col columns. `unfold` lays the (padded) input out as
 cols (G, Cg*K, N*L): Cg = channels per group, K = kernel positions, L = output positions. Then, per group,
@@ -70,6 +70,7 @@ def _conv_samples(rng: np.random.Generator):
     yield case((1, 8, 10, 10), (8, 8, 3, 3), padding=1, note="2d 3x3 'same' 8->8 (winograd)")
     yield case((2, 8, 12, 13), (9, 8, 3, 3), bias=False, note="2d 3x3 odd output, no bias (winograd)")
     yield case((2, 3, 9), (4, 3, 3), note="1d")
+    yield case((1, 2, 4, 3, 4), (2, 2, 2, 2, 3), stride=(1, 2, 1), padding=(1, 0, 1), note="3d")
     yield case((2, 4, 10), (2, 2, 4), stride=3, padding=2, dilation=2, groups=2, note="1d stride, dilation, groups")
     yield case((1, 2, 7), (3, 2, 4), bias=False, stride=2, padding="same", note="1d 'same', stride 2")
 
@@ -78,7 +79,8 @@ def unfold(x: np.ndarray, windows: Windows) -> np.ndarray:
     """im2col: x (N, C, *S) -> cols (C, *K, N, *O), where cols[c, k, n, o] is the padded x[n, c] at
     o * stride + k * dilation."""
     dims = len(windows.kernel)
-    padded = np.pad(x, ((0, 0), (0, 0), *windows.padding))
+    # A negative trailing padding (a transposed conv's output_padding) is input no window reaches: left in place.
+    padded = np.pad(x, ((0, 0), (0, 0), *((lo, max(hi, 0)) for lo, hi in windows.padding)))
     extent = tuple(d * (k - 1) + 1 for k, d in zip(windows.kernel, windows.dilation))
     views = sliding_window_view(padded, extent, axis=tuple(range(2, 2 + dims)))  # (N, C, *P, *extent)
     views = views[(slice(None), slice(None),
@@ -91,7 +93,7 @@ def fold(cols: np.ndarray, windows: Windows, input_shape: tuple[int, ...]) -> np
     """col2im, the adjoint of `unfold`: cols (C, *K, N, *O) -> (N, C, *S), overlapping windows summed.
     One strided add per kernel offset (never per pixel); what falls on the padding is cropped."""
     batch, channels = input_shape[:2]
-    padded_size = tuple(size + lo + hi for size, (lo, hi) in zip(windows.input_size, windows.padding))
+    padded_size = tuple(size + lo + max(hi, 0) for size, (lo, hi) in zip(windows.input_size, windows.padding))
     padded = np.zeros((channels, batch, *padded_size), cols.dtype)
     for k in np.ndindex(*windows.kernel):
         region = tuple(slice(i * d, i * d + (o - 1) * s + 1, s)
@@ -118,7 +120,7 @@ class ConvNd(Function):
         out = np.matmul(weight.reshape(groups, out_channels // groups, -1), cols).reshape(out_channels, -1)
         if bias is not None:
             out += bias[:, None]
-        need_x, need_w, _ = ctx.needs_input_grad
+        need_x, need_w = ctx.needs_input_grad[:2]
         ctx.windows, ctx.groups, ctx.input_shape = windows, groups, x.shape
         # The weight itself (not a reshaped view): the engine's in-place check knows saved arrays by identity.
         ctx.save_for_backward(cols if need_w else None, weight if need_x else None)
@@ -129,7 +131,7 @@ class ConvNd(Function):
         if ctx.kernel is not None:
             return ctx.kernel.backward(ctx, grad_output)
         cols, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
+        need_x, need_w, need_b = (*ctx.needs_input_grad, False)[:3]  # bias may be left out of apply()
         windows, groups, (batch, channels) = ctx.windows, ctx.groups, ctx.input_shape[:2]
         out_channels = grad_output.shape[1]
         grad_rows = np.ascontiguousarray(grad_output.swapaxes(0, 1)).reshape(groups, out_channels // groups,
@@ -144,7 +146,7 @@ class ConvNd(Function):
             grad_cols = np.matmul(kernels_t, grad_rows).reshape(channels, *windows.kernel, batch,
                                                                 *windows.output_size)
             grad_x = fold(grad_cols, windows, ctx.input_shape)
-        return grad_x, grad_w, grad_b
+        return (grad_x, grad_w, grad_b)[:len(ctx.needs_input_grad)]
 
 
 def _convolve(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
@@ -172,3 +174,10 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 
            dilation: Any = 1, groups: int = 1) -> Tensor:
     """1-D convolution: x (N, C, L), weight (O, C/groups, k), bias (O,) -> (N, O, Lo); options as conv2d."""
     return _convolve(x, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv3d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """3-D convolution: x (N, C, D, H, W), weight (O, C/groups, kd, kh, kw), bias (O,) -> (N, O, Do, Ho, Wo);
+    options as conv2d, in triples."""
+    return _convolve(x, weight, bias, stride, padding, dilation, groups, 3)
