@@ -100,8 +100,14 @@ def _check(ours_fn, torch_fn, args, kwargs=None, torch_kwargs=None):
     except Exception:  # noqa: BLE001 (PyTorch refused: so must we)
         assert error is not None, "PyTorch refuses this call, but ours returned a result"
         return
+    if error is not None and isinstance(error, IndexError) and _is_empty(theirs):
+        return  # PyTorch skips its bounds check when the result is empty; an out-of-range index is still refused
     assert error is None, f"PyTorch accepts this call, ours raised {type(error).__name__}: {error}"
     _compare(ours, theirs)
+
+
+def _is_empty(result):
+    return not isinstance(result, (tuple, list)) and result.numel() == 0
 
 
 BINARY = {
@@ -115,8 +121,6 @@ BINARY = {
 def test_binary_arithmetic(name, data):
     a = data.draw(arrays())
     b = data.draw(st.one_of(arrays(), st.sampled_from([2, 0.5, -1.5, True, 3e38])))
-    if isinstance(b, np.ndarray) and b.dtype == np.bool_ and a.dtype == np.bool_ and name == "sub":
-        b = b.astype(np.int64)  # PyTorch refuses bool - bool with a message of its own; not a fuzz target
     op = BINARY[name]
     _check(op, op, (a, b))
 
@@ -179,8 +183,10 @@ def test_conv2d_and_pooling_with_any_arguments(data):
                                                        data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))))
     stride = data.draw(st.integers(-1, 3))
     padding = data.draw(st.one_of(st.integers(-1, 2), st.sampled_from(["same", "valid"])))
+    # 'same' with a stride > 1 is ours (Keras's padding, output = ceil(input / stride)): PyTorch refuses it.
+    keras_same = padding == "same" and stride > 1
     _check(lambda a, w: F.conv2d(a, w, stride=stride, padding=padding),
-           lambda a, w: TF.conv2d(a, w, stride=stride, padding=padding), (x, weight))
+           None if keras_same else lambda a, w: TF.conv2d(a, w, stride=stride, padding=padding), (x, weight))
     kernel = data.draw(st.integers(0, 3))
     _check(lambda a: F.max_pool2d(a, kernel, stride=stride if stride > 0 else None),
            lambda a: TF.max_pool2d(a, kernel, stride=stride if stride > 0 else None), (x,))
@@ -220,6 +226,6 @@ def test_indexing(x, data):
     (lambda: tc.zeros(-1), "shape"),
 ])
 def test_bad_keyword_values_raise_errors_of_ours_naming_the_argument(call, argument):
-    with pytest.raises(OUR_ERRORS, match=argument) as caught:
+    with pytest.raises(OUR_ERRORS, match=f"(?i){argument}") as caught:
         call()
     assert traceback.extract_tb(caught.value.__traceback__)[-1].filename.startswith(PACKAGE)

@@ -398,6 +398,25 @@ class Tensor:
     def matmul(self, other: Any) -> Tensor:
         return self @ other
 
+    # Logic on bool (and bitwise on integer) tensors: masks, recording nothing, as in PyTorch.
+    def __invert__(self) -> Tensor:
+        return Tensor._make(np.invert(_logical_operand("~", self.data)), None)
+
+    def logical_not(self) -> Tensor:
+        """True where this tensor is zero (False), any dtype."""
+        return Tensor._make(np.logical_not(self.data), None)
+
+    def __and__(self, other: Any) -> Tensor:
+        return Tensor._make(np.bitwise_and(_logical_operand("&", self.data), _logical_operand("&", _raw(other))), None)
+
+    def __or__(self, other: Any) -> Tensor:
+        return Tensor._make(np.bitwise_or(_logical_operand("|", self.data), _logical_operand("|", _raw(other))), None)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return Tensor._make(np.bitwise_xor(_logical_operand("^", self.data), _logical_operand("^", _raw(other))), None)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
     # Comparisons give bool tensors and record nothing, as in PyTorch.
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return Tensor._make(np.equal(self.data, _raw(other)), None)
@@ -574,6 +593,13 @@ class Tensor:
         return pool.avg_pool2d(self, kernel_size, stride, padding)
 
 
+def _logical_operand(op: str, value: Any) -> Any:
+    """A bool or integer operand of ~ & | ^ (PyTorch refuses them on float tensors)."""
+    if np.asarray(value).dtype.kind not in "biu":
+        raise TypeError(f"{op} is only defined for bool and integer tensors, got dtype {np.asarray(value).dtype}")
+    return value
+
+
 def _raw(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
 
@@ -600,6 +626,8 @@ def _index(index: Any) -> Any:
 
 
 def _index_part(part: Any) -> Any:
+    if isinstance(part, slice) and part.step is not None and part.step <= 0:
+        raise ValueError(f"index: step must be greater than zero (got the slice {part}), as in PyTorch")
     if isinstance(part, Tensor):
         return part.data
     if isinstance(part, list):

@@ -254,7 +254,8 @@ def forward(ctx, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, win
 def backward(ctx, grad_output: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """(dx (N, C, H, W), dW (O, C, 3, 3), db (O,)) from dY (N, O, Ho, Wo); each None where not needed.
 
-    An inf in dY (a step already lost) may come back as NaN where im2col would give inf. dW and db are summed over the batch slices in order.
+    An inf in dY (a step already lost) may come back as NaN where im2col would give inf. dW and db are summed
+    over the batch slices in order.
     """
     v, weight = ctx.saved_tensors
     windows: Windows = ctx.windows

@@ -104,13 +104,13 @@ def _softmax_samples(rng):
 
 @register("softmax", samples=_softmax_samples)
 class Softmax(Function):
-    """e**x / sum(e**x) along dim, computed from x - max(x) so that no exponential overflows."""
+    """e**x / sum(e**x) along dim, computed from x - max(x) so that no exponential overflows (a row of -inf,
+    or one holding inf, gives NaN, as PyTorch)."""
 
     @staticmethod
-    # a row of -inf (or holding inf) gives NaN, as PyTorch, without a warning
     def forward(ctx, x, dim=-1):
         axis = normalize_dim(dim, x.ndim, "softmax")
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        e = np.exp(x - _row_max(x, axis))
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
@@ -122,10 +122,15 @@ class Softmax(Function):
         return out * (grad_output - (grad_output * out).sum(axis=ctx.axis, keepdims=True))
 
 
+def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    """The maximum along axis (kept), -inf for an empty row: a softmax over no elements is empty, not an error."""
+    return x.max(axis=axis, keepdims=True, initial=-np.inf)
+
+
 def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """x - logsumexp(x) along axis, from x - max(x) so that no exponential overflows (also used by losses);
     the caller silences NumPy's warnings where a row holds inf or -inf only (NaN there, as PyTorch)."""
-    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted = x - _row_max(x, axis)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 

@@ -28,6 +28,10 @@ def _binary_samples(rng: np.random.Generator, positive_second: bool = False, avo
                  note="Python scalar with a tensor")
 
 
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype.kind == "b")
+
+
 @register("add", samples=_binary_samples)
 class Add(Function):
     """a + b."""
@@ -52,6 +56,9 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if _is_bool(a) or _is_bool(b):
+            raise RuntimeError("sub: subtraction, the `-` operator, with a bool tensor is not supported, as in "
+                               "PyTorch; to invert a mask use `~mask` or `mask.logical_not()`")
         a, b = promote("sub", a, b)
         ctx.shapes = (shape_of(a), shape_of(b))
         return a - b
@@ -162,6 +169,9 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if _is_bool(x):
+            raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported, as in PyTorch; "
+                               "to invert a mask use `~mask` or `mask.logical_not()`")
         return -x
 
     @staticmethod
