@@ -103,7 +103,7 @@ def test_backward_frees_saved_arrays_but_keeps_structure():
     assert node.saved_tensors
     y.backward()
     assert node.saved_tensors == () and node.released
-    assert node.name == "mul" and node.shape == (3,)
+    assert node.op == "mul" and node.name() == "MulBackward0" and node.shape == (3,)
 
 
 def test_non_scalar_root_without_gradient_is_a_clear_error():

@@ -108,7 +108,7 @@ def test_repr_shows_values_shape_and_the_op_that_made_it():
     x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     assert "requires_grad=True" in repr(x)
     text = repr(x * 2.0)
-    assert "8." in text and "shape=(2, 2)" in text and "grad_fn=<mul>" in text
+    assert "8." in text and "shape=(2, 2)" in text and "grad_fn=<MulBackward0>" in text
     assert "dtype=float64" in repr(Tensor(np.zeros(2)))
 
 

@@ -101,8 +101,22 @@ class Context:
         self.saved_tensors = arrays
 
     @property
-    def name(self) -> str:
+    def op(self) -> str:
+        """The op's registered name ("mul", "conv"), or a user Function's class name lower-cased."""
         return getattr(self.function, "name", self.function.__name__.lower())
+
+    def name(self) -> str:
+        """PyTorch's name of this node: "MulBackward0" for a built-in op, "SquareBackward" for a user's Function."""
+        registered = hasattr(self.function, "name")  # set by ops.registry.register
+        return f"{self.function.__name__}Backward{'0' if registered else ''}"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """PyTorch's edges to the nodes of the inputs, one `(node, 0)` per positional input: the `Context` that
+        made it, an `AccumulateGrad` for a leaf that requires grad, or None for one that gets no gradient."""
+        return tuple((parent if type(parent) is Context else
+                      AccumulateGrad(parent) if isinstance(parent, Tensor) and parent.requires_grad else None, 0)
+                     for parent in self.parents)
 
     def release(self) -> None:
         """Free everything backward needed, keeping the structure (op, edges, shape) for inspection."""
@@ -111,7 +125,32 @@ class Context:
         self.released = True
 
     def __repr__(self) -> str:
-        return f"<{self.name} {self.shape}>"
+        return f"<{self.name()} {self.shape}>"
+
+
+class AccumulateGrad:
+    """The node PyTorch shows where a gradient ends in a leaf: `.variable` is the leaf tensor."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad {self.variable.shape}>"
 
 
 class Function:
@@ -234,7 +273,7 @@ def _check_versions(node: Context) -> None:
         if counter[0] != seen:
             label = "its output" if position < 0 else f"input {position}"
             raise RuntimeError(
-                f"backward through '{node.name}': {label}, which it saved for backward, was modified in place "
+                f"backward through '{node.op}': {label}, which it saved for backward, was modified in place "
                 f"after it was used (its version is {counter[0]}, expected {seen}); clone it before changing "
                 "it, or change it after backward"
             )
@@ -264,7 +303,7 @@ def _walk(root: Context) -> dict[Context, int]:
         node = stack.pop()
         if node.released:
             raise RuntimeError(
-                f"backward: trying to go through the graph a second time: the buffers of '{node.name}' "
+                f"backward: trying to go through the graph a second time: the buffers of '{node.op}' "
                 "were already freed. Pass retain_graph=True to the first backward() to keep them."
             )
         for parent in node.parents:
@@ -325,14 +364,14 @@ def _propagate(root: Context, seed: np.ndarray, consumers: dict[Context, int], r
                 if node.saved_tensors or "unpack" not in str(error):
                     raise
                 raise RuntimeError(
-                    f"backward of '{node.name}': ctx.saved_tensors is empty ({error}); did its forward call "
+                    f"backward of '{node.op}': ctx.saved_tensors is empty ({error}); did its forward call "
                     "ctx.save_for_backward(...) with the arrays backward needs?"
                 ) from error
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if len(input_grads) != len(node.parents):
                 raise RuntimeError(
-                    f"backward of '{node.name}' returned {len(input_grads)} gradients for "
+                    f"backward of '{node.op}' returned {len(input_grads)} gradients for "
                     f"{len(node.parents)} inputs"
                 )
             if check is not None:
@@ -367,12 +406,12 @@ def _conform(node: Context, parent: Any, grad: Any) -> np.ndarray:
         grad = np.asarray(grad)
     if grad.shape != parent.shape:
         raise RuntimeError(
-            f"backward of '{node.name}' returned a gradient of shape {grad.shape} for an input of "
+            f"backward of '{node.op}' returned a gradient of shape {grad.shape} for an input of "
             f"shape {parent.shape}"
         )
     if grad.dtype != parent.dtype:
         if grad.dtype.kind not in "fiub":
-            raise RuntimeError(f"backward of '{node.name}' returned a gradient of dtype {grad.dtype} for an input "
+            raise RuntimeError(f"backward of '{node.op}' returned a gradient of dtype {grad.dtype} for an input "
                                f"of dtype {parent.dtype}; gradients must be real")
         grad = grad.astype(parent.dtype)
     return grad

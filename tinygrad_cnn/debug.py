@@ -38,7 +38,7 @@ def tracer() -> Callable[[Context, np.ndarray], None]:
 def _trace_line(step: int, node: Context, grad_output: np.ndarray, joins: int) -> str:
     gathered = f"  gathers gradients from {joins} paths" if joins > 1 else ""
     norm = float(np.linalg.norm(grad_output)) if np.isfinite(grad_output).all() else float("nan")
-    return f"{step:>4}. {node.name:<16} out {str(node.shape):<18} |grad| {norm:<10.4g}{gathered}".rstrip()
+    return f"{step:>4}. {node.op:<16} out {str(node.shape):<18} |grad| {norm:<10.4g}{gathered}".rstrip()
 
 
 def explain_backward(root: Tensor, gradient: Any = None) -> list[str]:
@@ -98,7 +98,7 @@ def graph_stats(root: Tensor) -> dict[str, Any]:
     by_op: dict[str, dict[str, int]] = {}
     leaves: set[int] = set()
     for node in nodes:
-        entry = by_op.setdefault(node.name, {"nodes": 0, "saved_bytes": 0})
+        entry = by_op.setdefault(node.op, {"nodes": 0, "saved_bytes": 0})
         entry["nodes"] += 1
         for array in _saved_arrays(node):
             base = array
@@ -190,7 +190,7 @@ def _input_summaries(node: Context) -> list[str]:
     for position, parent in enumerate(node.parents):
         if type(parent) is Context:
             recorded = parent.__dict__.get("anomaly_output", "output of an op recorded outside detect_anomaly")
-            lines.append(f"input {position}: from '{parent.name}', {recorded}")
+            lines.append(f"input {position}: from '{parent.op}', {recorded}")
         elif isinstance(parent, Tensor):
             lines.append(f"input {position}: leaf, {_summary(parent.data)}")
         else:
@@ -212,7 +212,7 @@ def _record_node(ctx: Context, output: np.ndarray) -> None:
     ctx.anomaly_site = creation_site()
     ctx.anomaly_output = _summary(output)
     if output.dtype.kind == "f" and not np.isfinite(output).all():
-        raise AnomalyError(_blame(ctx, f"detect_anomaly: forward of '{ctx.name}' produced "
+        raise AnomalyError(_blame(ctx, f"detect_anomaly: forward of '{ctx.op}' produced "
                                        f"non-finite values ({ctx.anomaly_output})"))
 
 
@@ -224,7 +224,7 @@ def _check_backward(node: Context, grad_output: np.ndarray, input_grads: tuple) 
     for position, grad in enumerate(input_grads):
         if grad is not None and not np.isfinite(grad).all():
             raise AnomalyError(_blame(
-                node, f"detect_anomaly: backward of '{node.name}' returned a non-finite gradient for input "
+                node, f"detect_anomaly: backward of '{node.op}' returned a non-finite gradient for input "
                       f"{position} ({_summary(np.asarray(grad))}) from a finite incoming gradient "
                       f"({_summary(grad_output)})"))
 

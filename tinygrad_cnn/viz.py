@@ -212,7 +212,7 @@ def _describe_op(key: str, node: Context, made: dict[int, tuple[str, Tensor]]) -
     # None and False are the usual defaults (bias=None, keepdim=False): leaving them out keeps labels short
     attrs = ", ".join(f"{k}={_format_value(v)}" for k, v in node.attrs.items()
                       if v is not None and v is not False)
-    record = _Record(key, "op", node.name, attrs=attrs, shape=tuple(node.shape), dtype=_dtype_name(node.dtype),
+    record = _Record(key, "op", node.op, attrs=attrs, shape=tuple(node.shape), dtype=_dtype_name(node.dtype),
                      scope=tuple(node.scope), released=bool(node.released))
     if id(node) in made:
         record.name, output = made[id(node)]
