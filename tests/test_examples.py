@@ -219,3 +219,21 @@ def test_feature_maps_refuses_an_index_past_the_test_set(example, tmp_path, caps
     with pytest.raises(SystemExit):
         example("feature_maps").main(["--quick", "--index", "100000", "--out", str(tmp_path)])
     assert "--index must be in [0, 359), got 100000" in capsys.readouterr().err
+
+
+# ----- autoencoder -------------------------------------------------------------------------------
+def test_autoencoder_learns_to_rebuild_digits_and_saves_the_picture(example, tmp_path):
+    pytest.importorskip("matplotlib", reason="the figure needs matplotlib (the examples extra)")
+    pytest.importorskip("sklearn", reason="the digits come from scikit-learn (the examples extra)")
+    result = example("autoencoder").main(["--epochs", "3", "--out", str(tmp_path), "--show", "4"])
+    assert result["figure"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result["losses"][-1] < result["losses"][0]
+    x_train, _, x_test, _ = example("_common").digit_arrays()
+    mean_image_loss = float(np.mean((x_train.mean(axis=0) - x_test) ** 2))
+    assert result["test_loss"] < mean_image_loss  # better than knowing nothing of the digit
+
+
+def test_autoencoder_decoder_restores_the_input_shape(example):
+    model = example("autoencoder").build_model()
+    assert model(tc.zeros(2, 1, 8, 8)).shape == (2, 1, 8, 8)
+    assert sum(isinstance(layer, tc.nn.ConvTranspose2d) for layer in model) == 2
