@@ -321,3 +321,32 @@ def test_a_custom_function_that_forgot_save_for_backward_names_the_op():
     y = Square.apply(tc.randn(3, requires_grad=True)).sum()
     with pytest.raises(RuntimeError, match=r"'square'.*saved_tensors is empty.*save_for_backward"):
         y.backward()
+
+
+@pytest.mark.parametrize("layer", ["relu", "leaky_relu", "dropout"])
+def test_inplace_activation_writes_into_its_input_with_pytorchs_gradient(layer):
+    def run(lib):
+        lib.manual_seed(0)
+        t = lib.tensor(T, requires_grad=True)
+        u = t * 1
+        functional = lib.nn.functional
+        call = {"relu": lambda: functional.relu(u, inplace=True),
+                "leaky_relu": lambda: functional.leaky_relu(u, 0.2, inplace=True),
+                "dropout": lambda: functional.dropout(u, 0.0, inplace=True)}[layer]
+        out = call()
+        (out * t).sum().backward()
+        return out is u, u.detach().numpy(), t.grad.numpy()
+
+    same, values, grad = run(tc)
+    assert same
+    torch = pytest.importorskip("torch")
+    torch_same, torch_values, torch_grad = run(torch)
+    assert torch_same
+    np.testing.assert_allclose(values, torch_values, rtol=1e-12)
+    np.testing.assert_allclose(grad, torch_grad, rtol=1e-12)
+
+
+def test_relu_layer_in_place_changes_its_input_and_says_so():
+    layer = nn.ReLU(inplace=True)
+    x = tc.tensor([-1.0, 2.0])
+    assert layer(x) is x and x.tolist() == [0.0, 2.0] and repr(layer) == "ReLU(inplace=True)"

@@ -465,6 +465,14 @@ class Tensor:
     def relu(self) -> Tensor:
         return _activation.ReLU.apply(self)
 
+    def relu_(self) -> Tensor:
+        """max(x, 0), in place."""
+        return self._inplace(_inplace.ReLUInPlace)
+
+    def leaky_relu_(self, negative_slope: float = 0.01) -> Tensor:
+        """x where x > 0, else negative_slope * x, in place."""
+        return self._inplace(_inplace.LeakyReLUInPlace, negative_slope=negative_slope)
+
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
         return _activation.LeakyReLU.apply(self, negative_slope=negative_slope)
 

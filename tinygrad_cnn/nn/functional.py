@@ -35,14 +35,16 @@ from ..tensor import Tensor
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0), any shape. `inplace` is accepted for PyTorch compatibility; the result is a new tensor."""
+    """max(x, 0), any shape; with `inplace`, written into `input` (recorded in the graph, as PyTorch)."""
     expect_tensor("relu", "input", input)
-    return _activation.ReLU.apply(input)
+    return input.relu_() if inplace else _activation.ReLU.apply(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x where x > 0, else negative_slope * x; any shape."""
+    """x where x > 0, else negative_slope * x; any shape; with `inplace`, written into `input`."""
     expect_tensor("leaky_relu", "input", input)
+    if inplace:
+        return input.leaky_relu_(negative_slope)
     return _activation.LeakyReLU.apply(input, negative_slope=negative_slope)
 
 

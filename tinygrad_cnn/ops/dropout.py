@@ -41,7 +41,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     """Zero each element with probability p and scale the others by 1 / (1 - p); identity when not training.
 
     x: any shape -> the same shape. The mask comes from `tinygrad_cnn.random.generator()` (see `manual_seed`).
-    `inplace` is accepted for PyTorch compatibility; the result is a new tensor.
+    With `inplace`, the result is written into `x` (recorded in the graph, as PyTorch).
     """
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p!r}")
@@ -52,7 +52,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
         mask = np.zeros(x.shape, dtype)
     else:
         mask = (generator().random(x.shape, dtype=dtype) >= p) * dtype.type(1 / (1 - p))
-    return Dropout.apply(x, mask)
+    return x._inplace(Dropout, mask) if inplace else Dropout.apply(x, mask)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import Function
 from ._util import away_from, random_array, shape_of, unbroadcast
+from .activation import LeakyReLU, ReLU
 from .elementwise import Add, Clip, Div, Mul, Sub, _clip_kinks, _clip_samples
 from .movement import torch_index
 from .registry import Sample, register
@@ -159,3 +160,17 @@ class DivInPlace(Div):
 @register("clamp_", samples=_clip_samples, kinks=_clip_kinks, inplace=lambda x, **bounds: x.clamp_(**bounds))
 class ClampInPlace(Clip):
     """x limited to [min, max], in place."""
+
+
+def _activation_samples(rng):
+    yield Sample((away_from(rng, (3, 4)),), note="3x4, away from the kink at 0")
+
+
+@register("relu_", samples=_activation_samples, inplace=lambda x: x.relu_())
+class ReLUInPlace(ReLU):
+    """max(x, 0), in place (`F.relu(x, inplace=True)`, `nn.ReLU(inplace=True)`)."""
+
+
+@register("leaky_relu_", samples=_activation_samples, inplace=lambda x: x.leaky_relu_(0.1))
+class LeakyReLUInPlace(LeakyReLU):
+    """x where x > 0, else negative_slope * x, in place."""
