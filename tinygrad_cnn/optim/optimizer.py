@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import enable_grad
-from .nn.module import zero_grads
-from .tensor import Tensor
+from ..autograd import enable_grad
+from ..nn.module import zero_grads
+from ..tensor import Tensor
 
 
 def _read_number(name: str, value: Any) -> int | float:
