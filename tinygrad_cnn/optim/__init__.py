@@ -1,5 +1,7 @@
 """Optimizers and learning-rate schedulers, at PyTorch's paths (`tinygrad_cnn.optim.lr_scheduler`)."""
 
-from .optimizer import SGD, Adam, AdamW, Optimizer
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .sgd import SGD
 
 __all__ = ["Adam", "AdamW", "Optimizer", "SGD"]
