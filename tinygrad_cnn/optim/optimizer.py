@@ -71,6 +71,11 @@ def _read_step_count(value: Any) -> int:
     return count
 
 
+# What learning-rate schedulers keep in a parameter group beside the optimizer's options (torch's schedulers
+# store them there, so they are in the optimizer's state_dict too): each optional, a finite number >= 0.
+SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+
+
 def _read_param_id(value: Any) -> int:
     """A parameter number from a saved group's "params" or a "state" key (an int, or its digits as text)."""
     if isinstance(value, str) and value.isdigit():
@@ -134,12 +139,13 @@ class Optimizer:
         existing = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in existing for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
-        unknown = set(param_group) - set(self.defaults) - {"params"}
+        unknown = set(param_group) - set(self.defaults) - {"params"} - set(SCHEDULER_KEYS)
         if unknown:
             raise TypeError(f"{type(self).__name__}: unknown option(s) {sorted(unknown)} in a parameter group "
-                            f"(known: {sorted(self.defaults)})")
+                            f"(known: {sorted(self.defaults)}, and the schedulers' {list(SCHEDULER_KEYS)})")
         options = {**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}}
-        options = self._checked_options(options, list(self.defaults),
+        names = list(self.defaults) + [key for key in SCHEDULER_KEYS if key in param_group]
+        options = self._checked_options(options, names,
                                         f"{type(self).__name__}: parameter group {len(self.param_groups)}")
         self.param_groups.append({**options, "params": params})
 
@@ -148,7 +154,7 @@ class Optimizer:
         """One option's value, normalized (Python numbers, bools, tuples); TypeError/ValueError if invalid."""
         if name in self._flag_options:
             return _read_flag(name, value)
-        low, high = self._number_options[name]
+        low, high = self._number_options[name] if name in self._number_options else (0.0, None)
         number = _read_number(name, value)
         if low is not None and number < low:
             raise ValueError(f"invalid {name}={number!r}: expected a number >= {low:g}")
@@ -234,6 +240,7 @@ class Optimizer:
         broadcast; a float of another width is cast) and every parameter's state are checked before
         any parameter or state changes: a wrong shape raises RuntimeError, a wrong type TypeError.
         """
+        self._opt_called = True  # lets a learning-rate scheduler see that step() came first, as torch's does
         loss = None
         if closure is not None:
             with enable_grad():
@@ -359,6 +366,8 @@ class Optimizer:
             raise ValueError(f"{where}: the state does not fit this optimizer (nothing was changed):\n  "
                              + "\n  ".join(problems))
         for group, options in zip(self.param_groups, new_options, strict=True):
+            for key in SCHEDULER_KEYS:  # the saved group replaces the current one, as in torch
+                group.pop(key, None)
             group.update(options)
         self.state = new_state
 
@@ -375,7 +384,7 @@ class Optimizer:
                             f"{len(group['params'])} in the optimizer")
         names = set(saved) - {"params"}
         missing = set(self.defaults) - names
-        unknown = names - set(self.defaults) - set(self._torch_options)
+        unknown = names - set(self.defaults) - set(self._torch_options) - set(SCHEDULER_KEYS)
         if missing:
             problems.append(f"group {number}: missing options {sorted(missing)}")
         if unknown:
@@ -388,7 +397,7 @@ class Optimizer:
                 problems.append(f"group {number}: PyTorch option {name}={value!r} is not supported "
                                 f"(only {' or '.join(map(repr, self._torch_options[name]))})")
         errors: list[Exception] = []
-        options = self._read_options(saved, sorted(names & set(self.defaults)), errors)
+        options = self._read_options(saved, sorted(names & (set(self.defaults) | set(SCHEDULER_KEYS))), errors)
         problems.extend(f"group {number}: {error}" for error in errors)
         return options
 
