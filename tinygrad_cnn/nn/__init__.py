@@ -1,6 +1,6 @@
 """Neural-network building blocks: Module, Parameter, layers, containers, losses, `init` and `functional`."""
 
-from . import functional, init
+from . import functional, init, utils
 from .container import ModuleList, Sequential
 from .layers import (
     AvgPool2d,
@@ -25,5 +25,5 @@ __all__ = [
     "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d",
     "CrossEntropyLoss", "Dropout", "Flatten", "LeakyReLU", "Linear", "MSELoss", "MaxPool2d", "Module",
     "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "StateDictError", "Tanh",
-    "functional", "init",
+    "functional", "init", "utils",
 ]
