@@ -237,3 +237,33 @@ def test_autoencoder_decoder_restores_the_input_shape(example):
     model = example("autoencoder").build_model()
     assert model(tc.zeros(2, 1, 8, 8)).shape == (2, 1, 8, 8)
     assert sum(isinstance(layer, tc.nn.ConvTranspose2d) for layer in model) == 2
+
+
+# ----- lr_schedule -------------------------------------------------------------------------------
+def test_lr_schedule_quick_plots_the_one_cycle_curve_it_trained_with(example, tmp_path):
+    pytest.importorskip("matplotlib", reason="the figure needs matplotlib (the examples extra)")
+    pytest.importorskip("sklearn", reason="the digits come from scikit-learn (the examples extra)")
+    path = tmp_path / "plots" / "curves.png"
+    result = example("lr_schedule").main(["--quick", "--lr", "0.02", "--out", str(path)])
+    assert result["path"] == path and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    steps = result["steps_per_epoch"]
+    assert steps == 8 and len(result["lrs"]) == len(result["losses"]) == steps
+    assert np.isfinite(result["losses"]).all()
+    # OneCycleLR's cosine phases: up from max_lr / 25 to max_lr until step 0.3 * steps - 1, then down.
+    initial, peak = 0.02 / 25, 0.02
+    final, rise_end = initial / 1e4, 0.3 * steps - 1
+
+    def anneal(start, end, fraction):
+        return end + (start - end) / 2 * (np.cos(np.pi * fraction) + 1)
+
+    expected = [anneal(initial, peak, i / rise_end) if i <= rise_end
+                else anneal(peak, final, (i - rise_end) / (steps - 1 - rise_end)) for i in range(steps)]
+    np.testing.assert_allclose(result["lrs"], expected, rtol=1e-12)
+    assert result["lrs"][0] == pytest.approx(initial) and result["lrs"][-1] == pytest.approx(final)
+
+
+def test_lr_schedule_cosine_steps_once_per_epoch(example, tmp_path):
+    pytest.importorskip("matplotlib", reason="the figure needs matplotlib (the examples extra)")
+    pytest.importorskip("sklearn", reason="the digits come from scikit-learn (the examples extra)")
+    result = example("lr_schedule").main(["--quick", "--schedule", "cosine", "--out", str(tmp_path / "c.png")])
+    assert result["lrs"] == [0.01] * result["steps_per_epoch"] and (tmp_path / "c.png").is_file()

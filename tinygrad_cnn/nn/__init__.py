@@ -1,6 +1,6 @@
 """Neural-network building blocks: Module, Parameter, layers, containers, losses, `init` and `functional`."""
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import (
     ELU,
     GELU,
@@ -69,5 +69,5 @@ __all__ = [
     "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
     "ReplicationPad3d", "SELU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Softsign", "StateDictError",
     "Tanh", "Unflatten", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d",
-    "ZeroPad3d", "functional", "init",
+    "ZeroPad3d", "functional", "init", "utils",
 ]

@@ -1,4 +1,4 @@
-"""Optimizers with PyTorch's update rules: SGD (momentum, dampening, Nesterov, weight decay), Adam, AdamW.
+"""The optimizers' base class: parameter groups, checked options, state, `step`, `state_dict`.
 
 Each takes parameters, or a list of parameter groups (dicts with "params" and their own options), and
 updates every parameter's `.data` in place in its own dtype (float32 stays float32), bumping the
@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import enable_grad
-from .nn.module import zero_grads
-from .tensor import Tensor
+from ..autograd import enable_grad
+from ..nn.module import zero_grads
+from ..tensor import Tensor
 
 
 def _read_number(name: str, value: Any) -> int | float:
@@ -69,6 +69,11 @@ def _read_step_count(value: Any) -> int:
     if count < 0:
         raise ValueError(f"'step' must be >= 0, got {count}")
     return count
+
+
+# What learning-rate schedulers keep in a parameter group beside the optimizer's options (torch's schedulers
+# store them there, so they are in the optimizer's state_dict too): each optional, a finite number >= 0.
+SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
 
 
 def _read_param_id(value: Any) -> int:
@@ -134,12 +139,13 @@ class Optimizer:
         existing = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in existing for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
-        unknown = set(param_group) - set(self.defaults) - {"params"}
+        unknown = set(param_group) - set(self.defaults) - {"params"} - set(SCHEDULER_KEYS)
         if unknown:
             raise TypeError(f"{type(self).__name__}: unknown option(s) {sorted(unknown)} in a parameter group "
-                            f"(known: {sorted(self.defaults)})")
+                            f"(known: {sorted(self.defaults)}, and the schedulers' {list(SCHEDULER_KEYS)})")
         options = {**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}}
-        options = self._checked_options(options, list(self.defaults),
+        names = list(self.defaults) + [key for key in SCHEDULER_KEYS if key in param_group]
+        options = self._checked_options(options, names,
                                         f"{type(self).__name__}: parameter group {len(self.param_groups)}")
         self.param_groups.append({**options, "params": params})
 
@@ -148,7 +154,7 @@ class Optimizer:
         """One option's value, normalized (Python numbers, bools, tuples); TypeError/ValueError if invalid."""
         if name in self._flag_options:
             return _read_flag(name, value)
-        low, high = self._number_options[name]
+        low, high = self._number_options[name] if name in self._number_options else (0.0, None)
         number = _read_number(name, value)
         if low is not None and number < low:
             raise ValueError(f"invalid {name}={number!r}: expected a number >= {low:g}")
@@ -234,6 +240,7 @@ class Optimizer:
         broadcast; a float of another width is cast) and every parameter's state are checked before
         any parameter or state changes: a wrong shape raises RuntimeError, a wrong type TypeError.
         """
+        self._opt_called = True  # lets a learning-rate scheduler see that step() came first, as torch's does
         loss = None
         if closure is not None:
             with enable_grad():
@@ -359,6 +366,8 @@ class Optimizer:
             raise ValueError(f"{where}: the state does not fit this optimizer (nothing was changed):\n  "
                              + "\n  ".join(problems))
         for group, options in zip(self.param_groups, new_options, strict=True):
+            for key in SCHEDULER_KEYS:  # the saved group replaces the current one, as in torch
+                group.pop(key, None)
             group.update(options)
         self.state = new_state
 
@@ -375,7 +384,7 @@ class Optimizer:
                             f"{len(group['params'])} in the optimizer")
         names = set(saved) - {"params"}
         missing = set(self.defaults) - names
-        unknown = names - set(self.defaults) - set(self._torch_options)
+        unknown = names - set(self.defaults) - set(self._torch_options) - set(SCHEDULER_KEYS)
         if missing:
             problems.append(f"group {number}: missing options {sorted(missing)}")
         if unknown:
@@ -388,7 +397,7 @@ class Optimizer:
                 problems.append(f"group {number}: PyTorch option {name}={value!r} is not supported "
                                 f"(only {' or '.join(map(repr, self._torch_options[name]))})")
         errors: list[Exception] = []
-        options = self._read_options(saved, sorted(names & set(self.defaults)), errors)
+        options = self._read_options(saved, sorted(names & (set(self.defaults) | set(SCHEDULER_KEYS))), errors)
         problems.extend(f"group {number}: {error}" for error in errors)
         return options
 
@@ -428,125 +437,3 @@ class Optimizer:
             lines.extend(f"    {key}: {value}" for key, value in sorted(group.items()) if key != "params")
         return "\n".join(lines) + "\n)"
 
-
-class SGD(Optimizer):
-    """Stochastic gradient descent, PyTorch's rule: g += weight_decay * p; with momentum,
-    b = momentum * b + (1 - dampening) * g (b = g at the first step) and g = b (or g + momentum * b
-    with nesterov); then p -= lr * g.
-
-    lr, momentum, weight_decay >= 0 and dampening finite, as numbers (NaN refused); nesterov a bool and
-    only with momentum > 0 and dampening 0. State per parameter: "momentum_buffer" (with momentum).
-    """
-
-    _number_options = {**Optimizer._number_options, "momentum": (0.0, None), "dampening": (None, None)}
-    _flag_options = ("nesterov",)
-    _may_be_none = frozenset({"momentum_buffer"})
-
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
-
-    def _check_combination(self, options):
-        if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening "
-                             f"(got momentum={options['momentum']}, dampening={options['dampening']})")
-
-    def _state_layout(self, options):
-        return set(), {"momentum_buffer"}
-
-    def _update(self, param, grad, state, group):
-        weight_decay, momentum = group["weight_decay"], group["momentum"]
-        if weight_decay:
-            grad = grad + weight_decay * param
-        if momentum:
-            buffer = state.get("momentum_buffer")
-            if buffer is None:
-                buffer = state["momentum_buffer"] = grad.copy()
-            else:
-                buffer *= momentum
-                buffer += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buffer if group["nesterov"] else buffer
-        param -= group["lr"] * grad
-
-
-class Adam(Optimizer):
-    """Adam (Kingma & Ba) as PyTorch computes it, with L2 weight decay added to the gradient; `amsgrad`
-    keeps the running maximum of the second moment.
-
-    lr, eps, weight_decay >= 0 and betas two numbers in [0, 1) (NaN refused); amsgrad a bool. State per
-    parameter: "step", "exp_avg", "exp_avg_sq", and "max_exp_avg_sq" with amsgrad.
-    """
-
-    decoupled = False  # AdamW decays the weights directly instead
-    _number_options = {**Optimizer._number_options, "eps": (0.0, None)}
-    _flag_options = ("amsgrad",)
-    _second_moments = frozenset({"exp_avg_sq", "max_exp_avg_sq"})
-
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
-
-    # torch's Adam with decoupled_weight_decay=True is AdamW, a different rule.
-    _torch_options = {**Optimizer._torch_options, "capturable": (False, True), "decoupled_weight_decay": (False,)}
-
-    def _read_option(self, name, value):
-        if name != "betas":
-            return super()._read_option(name, value)
-        if isinstance(value, (Tensor, np.ndarray)):
-            value = (value.data if isinstance(value, Tensor) else value).tolist()
-        if not isinstance(value, (tuple, list)):
-            raise TypeError(f"betas must be a pair of numbers, got {type(value).__name__} {value!r}")
-        if len(value) != 2:
-            raise ValueError(f"betas must be a pair of numbers, got {len(value)} of them: {value!r}")
-        betas = tuple(_read_number(f"betas[{i}]", beta) for i, beta in enumerate(value))
-        for i, beta in enumerate(betas):
-            if not 0 <= beta < 1:
-                raise ValueError(f"invalid betas[{i}]={beta!r}: expected a number in [0, 1)")
-        return betas
-
-    def _state_layout(self, options):
-        # .get: a saved group whose amsgrad is invalid is reported by itself.
-        required = {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if options.get("amsgrad") else set())
-        return required, required | {"max_exp_avg_sq"}
-
-    def _update(self, param, grad, state, group):
-        lr, (beta1, beta2), eps, weight_decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param)
-        if weight_decay:
-            if self.decoupled:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
-        state["step"] += 1
-        step = state["step"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg *= beta1
-        exp_avg += (1 - beta1) * grad
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (grad * grad)
-        second = exp_avg_sq
-        if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-            second = state["max_exp_avg_sq"]
-        denominator = np.sqrt(second)
-        denominator /= math.sqrt(1 - beta2**step)
-        denominator += eps
-        param -= (lr / (1 - beta1**step)) * (exp_avg / denominator)
-
-
-class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr * weight_decay before the
-    Adam step; weight_decay defaults to 0.01 as in PyTorch."""
-
-    decoupled = True
-    _torch_options = {**Adam._torch_options, "decoupled_weight_decay": (True,)}
-
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
