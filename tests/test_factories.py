@@ -51,6 +51,10 @@ def test_linspace_ends_are_exact():
     assert x.data[0] == -np.pi and x.data[-1] == np.pi
 
 
+def test_linspace_to_infinity_is_nan_quietly_as_pytorch():
+    assert np.isnan(tc.linspace(0, float("inf"), 3).data).all() and tc.linspace(0, float("inf"), 1).tolist() == [0]
+
+
 def test_linspace_refuses_bad_steps():
     with pytest.raises(RuntimeError, match="must be non-negative, got -1"):
         tc.linspace(0, 1, -1)

@@ -909,7 +909,8 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     # both ends are exact.
     index = np.arange(steps)
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
-    values = np.where(index < steps // 2, start + step * index, end - step * (steps - 1 - index))
+    with np.errstate(invalid="ignore"):  # an infinite end: inf * 0 and inf - inf are NaN, as in PyTorch
+        values = np.where(index < steps // 2, start + step * index, end - step * (steps - 1 - index))
     if steps == 1:
         values[0] = start
     return _factory(values.astype(dtype), requires_grad)
