@@ -4,32 +4,87 @@
 from .tensor import (  # isort: skip
     Tensor,
     arange,
+    as_tensor,
     bool_,
     cat,
+    empty,
+    empty_like,
     eye,
+    float16,
     float32,
     float64,
+    from_numpy,
     full,
+    full_like,
+    int8,
+    int16,
     int32,
     int64,
+    linspace,
     ones,
     ones_like,
     rand,
+    rand_like,
+    randint,
     randn,
+    randn_like,
     stack,
     tensor,
+    uint8,
     zeros,
     zeros_like,
 )
-from . import data, datasets, kernels, nn, ops, optim, testing, utils
+from . import accelerator, backends, cuda, data, datasets, kernels, nn, ops, optim, testing, utils
 from .autograd import Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .blas import get_num_threads, set_num_threads
 from .debug import detect_anomaly, explain_backward, graph_stats
+from .device import device, get_default_device, set_default_device
+from .functions import (
+    abs,
+    add,
+    all,
+    allclose,
+    any,
+    argmax,
+    argmin,
+    clamp,
+    clip,
+    div,
+    equal,
+    exp,
+    flatten,
+    log,
+    log_softmax,
+    matmul,
+    max,
+    mean,
+    min,
+    mul,
+    norm,
+    numel,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    squeeze,
+    sub,
+    sum,
+    t,
+    tanh,
+    transpose,
+    unsqueeze,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
 from .ops.pointwise import cos, maximum, minimum, sign, sin, where
 from .random import Generator, manual_seed
 from .viz import draw_graph, print_graph
+
+# PyTorch's dtype names (tc.float is float32...); float16/half exist so that using them says it is unsupported.
+float, double, half, long, int, short, bool = float32, float64, float16, int64, int32, int16, bool_  # noqa: A001
 
 __version__ = "0.1.0"
 
@@ -43,4 +98,10 @@ __all__ = [
     "get_num_threads", "set_num_threads",
     "Generator", "utils",
     "cos", "maximum", "minimum", "sign", "sin", "where",
+    "accelerator", "backends", "cuda", "device", "get_default_device", "set_default_device",
+    "as_tensor", "empty", "empty_like", "from_numpy", "full_like", "linspace", "rand_like", "randint", "randn_like",
+    "float16", "int8", "int16", "uint8", "float", "double", "half", "long", "int", "short", "bool",
+    "abs", "add", "all", "allclose", "any", "argmax", "argmin", "clamp", "clip", "div", "equal", "exp", "flatten",
+    "log", "log_softmax", "matmul", "max", "mean", "min", "mul", "norm", "numel", "permute", "pow", "relu",
+    "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "sub", "sum", "t", "tanh", "transpose", "unsqueeze",
 ]

@@ -11,11 +11,23 @@ from typing import Any
 
 import numpy as np
 
+# From the module by its path: in the package, the name `device` is the class (tc.device).
+from .device import CPU, DEVICE_TYPES, is_device_like, resolve_device
+from .device import device as Device
+
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
+int8, int16, uint8 = np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.uint8)
+float16 = np.dtype(np.float16)  # named so that `tc.half` code gets a clear "not supported", not an AttributeError
+
+# PyTorch's legacy type names, which `Tensor.type()` returns.
+_TYPE_NAMES = {float32: "FloatTensor", float64: "DoubleTensor", int64: "LongTensor", int32: "IntTensor",
+               int16: "ShortTensor", int8: "CharTensor", uint8: "ByteTensor", bool_: "BoolTensor",
+               np.dtype(np.uint16): "UInt16Tensor", np.dtype(np.uint32): "UInt32Tensor",
+               np.dtype(np.uint64): "UInt64Tensor"}
 
 DEFAULT_DTYPE = float32
 
@@ -49,6 +61,43 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if array.dtype.kind == "b":
         return array
     raise TypeError(f"cannot make a Tensor from {type(data).__name__} (NumPy made dtype {array.dtype})")
+
+
+def parse_to_args(op: str, args: tuple, kwargs: dict) -> tuple[Device | None, np.dtype | None, bool]:
+    """(device, dtype, copy) from PyTorch's forms of `.to`: (dtype, non_blocking, copy), (device, dtype,
+    non_blocking, copy), (tensor, non_blocking, copy), or keywords. A string naming a device type ('cpu',
+    'cuda:0') is a device, never a dtype; an unavailable device raises here, before anything changes."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise TypeError(f"{op}() got unexpected keyword arguments {sorted(unknown)}")
+    named: dict[str, Any] = {}
+    if args:
+        first, rest = args[0], args[1:]
+        if isinstance(first, Tensor):
+            named.update(dtype=first.dtype, device=first.device)
+            slots = ("non_blocking", "copy")
+        elif is_device_like(first):
+            named["device"], slots = first, ("dtype", "non_blocking", "copy")
+        else:
+            named["dtype"], slots = first, ("non_blocking", "copy")
+        if len(rest) > len(slots):
+            raise TypeError(f"{op}() received too many positional arguments: {args!r}")
+        named.update(zip(slots, rest))
+    for name, value in kwargs.items():
+        if name in named:
+            raise TypeError(f"{op}() got multiple values for argument {name!r}")
+        named[name] = value
+    device = named.get("device")
+    device = None if device is None else resolve_device(device, op)
+    dtype = named.get("dtype")
+    if isinstance(dtype, str):
+        try:
+            dtype = as_dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{op}: {dtype!r} names neither a device type ({', '.join(DEVICE_TYPES)}) "
+                            "nor a dtype") from None
+    dtype = None if dtype is None else as_dtype(dtype)
+    return device, dtype, bool(named.get("copy", False))
 
 
 def _shape_arg(shape: tuple) -> tuple[int, ...]:
@@ -231,23 +280,77 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    # ----- dtype ------------------------------------------------------------------------------
-    def to(self, dtype: Any) -> Tensor:
-        dtype = as_dtype(dtype)
+    # ----- device and dtype -------------------------------------------------------------------
+    @property
+    def device(self) -> Device:
+        """Where the data lives: always the CPU (`device(type='cpu')`), as NumPy computes there."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cpu(self) -> Tensor:
+        """This tensor: it is on the CPU already."""
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """Refused: tinygrad_cnn computes with NumPy on the CPU."""
+        raise RuntimeError("Tensor.cuda: no CUDA device: tinygrad_cnn computes with NumPy on the CPU")
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """`.to(dtype)`, `.to(device)`, `.to(device, dtype)`, `.to(other)` (other's dtype and device), each with
+        `non_blocking` and `copy`, as PyTorch's: this tensor if nothing changes and `copy` is False."""
+        _, dtype, copy = parse_to_args("Tensor.to", args, kwargs)
+        dtype = self.dtype if dtype is None else dtype
         if dtype == self.dtype:
-            return self
+            return self.clone() if copy else self
         if self.requires_grad and dtype.kind != "f":
             return Tensor._make(self.data.astype(dtype), None)
         return _elementwise.Cast.apply(self, dtype=dtype)
 
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """With no dtype, PyTorch's type name ('torch.FloatTensor'); with one (or such a name), `to(dtype)`."""
+        if dtype is None:
+            return "torch." + _TYPE_NAMES[self.dtype]
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            by_name = {f"torch.{name}": known for known, name in _TYPE_NAMES.items()}
+            if dtype not in by_name:
+                raise ValueError(f"Tensor.type: invalid type {dtype!r} (expected one of {', '.join(by_name)}): "
+                                 "tinygrad_cnn computes with NumPy on the CPU")
+            dtype = by_name[dtype]
+        return self.to(as_dtype(dtype))
+
     def float(self) -> Tensor:
+        """As float32."""
         return self.to(float32)
 
     def double(self) -> Tensor:
+        """As float64."""
         return self.to(float64)
 
     def long(self) -> Tensor:
+        """As int64."""
         return self.to(int64)
+
+    def int(self) -> Tensor:
+        """As int32."""
+        return self.to(int32)
+
+    def bool(self) -> Tensor:
+        """As bool."""
+        return self.to(bool_)
+
+    def half(self) -> Tensor:
+        """Refused: float16 is not supported."""
+        return self.to(float16)
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.data.dtype.itemsize
 
     # ----- in place: the same tensor changes and its version counter moves -------------------------
     def _inplace(self, function: Any, *operands: Any, **attrs: Any) -> Tensor:
@@ -292,13 +395,11 @@ class Tensor:
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
         """self += alpha * other, in place."""
-        other = _operand(other)
-        return self._inplace(_inplace.AddInPlace, other if alpha == 1 else other * alpha)
+        return self._inplace(_inplace.AddInPlace, scaled_operand("add_", self, other, alpha))
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
         """self -= alpha * other, in place."""
-        other = _operand(other)
-        return self._inplace(_inplace.SubInPlace, other if alpha == 1 else other * alpha)
+        return self._inplace(_inplace.SubInPlace, scaled_operand("sub_", self, other, alpha))
 
     def mul_(self, other: Any) -> Tensor:
         """self *= other, in place."""
@@ -503,11 +604,15 @@ class Tensor:
         return _pointwise.where(condition, self, other)
 
     # ----- reductions -------------------------------------------------------------------------
-    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
-        return _reduce.Sum.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:
+        """Sum over dim (None: all); `dtype` converts the tensor first, as PyTorch's."""
+        source = self if dtype is None else self.to(dtype)
+        return _reduce.Sum.apply(source, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
-        return _reduce.Mean.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:
+        """Mean over dim (None: all); `dtype` converts the tensor first, as PyTorch's."""
+        source = self if dtype is None else self.to(dtype)
+        return _reduce.Mean.apply(source, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
 
     def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1, *, axis: Any = None) -> Tensor:
         return _reduce.Var.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim, correction=correction)
@@ -573,6 +678,48 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return _movement.GetItem.apply(self, index=_index(index))
 
+    # ----- PyTorch's method forms: x.add(y) for x + y, and a few more -------------------------------
+    def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self + alpha * other."""
+        return self + scaled_operand("add", self, other, alpha)
+
+    def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self - alpha * other."""
+        return self - scaled_operand("sub", self, other, alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        """self * other."""
+        return self * other
+
+    def div(self, other: Any, rounding_mode: str | None = None) -> Tensor:
+        """self / other (true division; `rounding_mode` 'trunc' and 'floor' are not implemented)."""
+        if rounding_mode is not None:
+            raise ValueError(f"div: rounding_mode={rounding_mode!r} is not supported, only None (true division)")
+        return self / other
+
+    def pow(self, exponent: Any) -> Tensor:
+        """self ** exponent."""
+        return self ** exponent
+
+    def t(self) -> Tensor:
+        """A matrix transposed; a vector or a 0-d tensor as it is, as PyTorch's."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D; use "
+                               "transpose(dim0, dim1) or permute")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        """The vector p-norm over dim (None: all): 'fro' or 2, 1, inf, -inf, 0 or another number."""
+        return _reduce.norm(self, p, dim, keepdim, dtype)
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Whether every element (over dim) is nonzero: bool (uint8 for uint8), no gradient."""
+        return _logical_reduction(np.all, self, dim, keepdim, "all")
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Whether some element (over dim) is nonzero: bool (uint8 for uint8), no gradient."""
+        return _logical_reduction(np.any, self, dim, keepdim, "any")
+
     # ----- CNN ops as methods --------------------------------------------------------------------
     def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return _matmul.linear(self, weight, bias)
@@ -606,6 +753,20 @@ def _logical_operand(op: str, value: Any) -> Any:
     if np.asarray(value).dtype.kind not in "biu":
         raise TypeError(f"{op} is only defined for bool and integer tensors, got dtype {np.asarray(value).dtype}")
     return value
+
+
+def scaled_operand(op: str, x: Any, other: Any, alpha: Any) -> Any:
+    """alpha * other for x + alpha * other (add, sub), refusing a float alpha for integers as PyTorch does."""
+    other = _operand(other)
+    if isinstance(alpha, float) and _result_type(op, _raw(x), _raw(other)).kind != "f":
+        raise RuntimeError(f"{op}: for integral input tensors, argument alpha must not be a floating point number, "
+                           f"got alpha={alpha}")
+    return other if alpha == 1 else other * alpha
+
+
+def _logical_reduction(reduce: Any, x: Tensor, dim: Any, keepdim: bool, op: str) -> Tensor:
+    result = reduce(x.data, axis=_normalize_dims(dim, x.ndim, op), keepdims=keepdim)
+    return Tensor._make(np.asarray(result, uint8 if x.dtype == uint8 else bool_), None)
 
 
 def _raw(value: Any) -> Any:
@@ -644,9 +805,19 @@ def _index_part(part: Any) -> Any:
     return part
 
 
-# ----- factories ------------------------------------------------------------------------------
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+# ----- factories: each takes `device=` (the CPU) and checks it, dtype and requires_grad before drawing -----
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, *, device: Any = None) -> Tensor:
+    """A new tensor holding a copy of data (see `Tensor` for the dtype rules)."""
+    resolve_device(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _prepare(op: str, device: Any, dtype: np.dtype, requires_grad: bool) -> np.dtype:
+    """A factory's dtype, once its device and requires_grad are known to be possible with it."""
+    resolve_device(device, op)
+    if requires_grad and dtype.kind != "f":
+        raise TypeError(f"{op}: only floating point tensors can require gradients, the dtype is {dtype}")
+    return dtype
 
 
 def _factory(array: np.ndarray, requires_grad: bool) -> Tensor:
@@ -658,41 +829,117 @@ def _float_dtype(dtype: Any) -> np.dtype:
     return DEFAULT_DTYPE if dtype is None else as_dtype(dtype)
 
 
-def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.zeros(_shape_arg(shape), _float_dtype(dtype)), requires_grad)
+def _random_dtype(dtype: Any, op: str) -> np.dtype:
+    """A floating dtype for random draws (default float32)."""
+    dtype = _float_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: random values of this distribution need a floating dtype, got {dtype}")
+    return dtype
 
 
-def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.ones(_shape_arg(shape), _float_dtype(dtype)), requires_grad)
+def zeros(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dtype = _prepare("zeros", device, _float_dtype(dtype), requires_grad)
+    return _factory(np.zeros(_shape_arg(shape), dtype), requires_grad)
 
 
-def full(shape: Sequence[int] | int, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dtype = _prepare("ones", device, _float_dtype(dtype), requires_grad)
+    return _factory(np.ones(_shape_arg(shape), dtype), requires_grad)
+
+
+def empty(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of `shape` whose values are not to be read: zeros here (PyTorch leaves memory as it was)."""
+    dtype = _prepare("empty", device, _float_dtype(dtype), requires_grad)
+    return _factory(np.zeros(_shape_arg(shape), dtype), requires_grad)
+
+
+def full(shape: Sequence[int] | int, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
+         device: Any = None) -> Tensor:
     shape = _shape_arg((shape,) if isinstance(shape, int) else (tuple(shape),))
-    if dtype is None:
-        dtype = to_array(fill_value).dtype
-    return _factory(np.full(shape, fill_value, as_dtype(dtype)), requires_grad)
+    dtype = _prepare("full", device, to_array(fill_value).dtype if dtype is None else as_dtype(dtype), requires_grad)
+    return _factory(np.full(shape, fill_value, dtype), requires_grad)
 
 
-def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.zeros(other.shape, other.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+def _like_dtype(op: str, other: Tensor, dtype: Any, device: Any, requires_grad: bool) -> np.dtype:
+    return _prepare(op, device, other.dtype if dtype is None else as_dtype(dtype), requires_grad)
 
 
-def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.ones(other.shape, other.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    dtype = _like_dtype("zeros_like", other, dtype, device, requires_grad)
+    return _factory(np.zeros(other.shape, dtype), requires_grad)
 
 
-def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    dtype = _float_dtype(dtype)
-    return _factory(_random.generator().standard_normal(_shape_arg(shape), dtype=dtype), requires_grad)
+def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    dtype = _like_dtype("ones_like", other, dtype, device, requires_grad)
+    return _factory(np.ones(other.shape, dtype), requires_grad)
 
 
-def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    dtype = _float_dtype(dtype)
-    return _factory(_random.generator().random(_shape_arg(shape), dtype=dtype), requires_grad)
+def empty_like(other: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """A tensor shaped as other whose values are not to be read: zeros here."""
+    dtype = _like_dtype("empty_like", other, dtype, device, requires_grad)
+    return _factory(np.zeros(other.shape, dtype), requires_grad)
+
+
+def full_like(other: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False, *,
+              device: Any = None) -> Tensor:
+    """fill_value in other's shape and dtype (a float fill truncated for an integer dtype, as PyTorch)."""
+    dtype = _like_dtype("full_like", other, dtype, device, requires_grad)
+    return _factory(np.full(other.shape, fill_value, dtype), requires_grad)
+
+
+def rand_like(other: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """Uniform values in [0, 1) in other's shape and (floating) dtype."""
+    dtype = _prepare("rand_like", device, _random_dtype(other.dtype if dtype is None else dtype, "rand_like"),
+                     requires_grad)
+    return _factory(_random.generator().random(other.shape, dtype=dtype), requires_grad)
+
+
+def randn_like(other: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """Standard normal values in other's shape and (floating) dtype."""
+    dtype = _prepare("randn_like", device, _random_dtype(other.dtype if dtype is None else dtype, "randn_like"),
+                     requires_grad)
+    return _factory(_random.generator().standard_normal(other.shape, dtype=dtype), requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          generator: Any = None) -> Tensor:
+    dtype = _prepare("randn", device, _random_dtype(dtype, "randn"), requires_grad)
+    draws = _random.numpy_generator(generator).standard_normal(_shape_arg(shape), dtype=dtype)
+    return _factory(draws, requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         generator: Any = None) -> Tensor:
+    dtype = _prepare("rand", device, _random_dtype(dtype, "rand"), requires_grad)
+    return _factory(_random.numpy_generator(generator).random(_shape_arg(shape), dtype=dtype), requires_grad)
+
+
+def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = None, *, dtype: Any = None,
+            device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Integers drawn uniformly from [low, high), int64 unless dtype says: `randint(high, size)` or
+    `randint(low, high, size)`, size a tuple, as PyTorch's."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint: size must be a tuple of ints, got {size!r}")
+    for name, bound in (("low", low), ("high", high)):
+        if not isinstance(bound, (int, np.integer)) or isinstance(bound, bool):
+            raise TypeError(f"randint: {name} must be an int, got {bound!r}")
+    if high <= low:
+        raise RuntimeError(f"randint: expects low to be less than high, but got low={low} >= high={high}")
+    dtype = _prepare("randint", device, int64 if dtype is None else as_dtype(dtype), requires_grad)
+    if dtype.kind != "f":
+        limits = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        if low < limits[0] or high - 1 > limits[1]:
+            raise RuntimeError(f"randint: [{low}, {high}) is out of bounds for {dtype} ({limits[0]} to {limits[1]})")
+    draws = _random.numpy_generator(generator).integers(low, high, _shape_arg((tuple(size),)), dtype=np.int64)
+    return _factory(draws.astype(dtype), requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """Integers give int64 and anything else float32, as in PyTorch."""
     if end is None:
         start, end = 0, start
@@ -701,11 +948,61 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = int64 if integral else DEFAULT_DTYPE
-    return _factory(np.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+    dtype = _prepare("arange", device, as_dtype(dtype), requires_grad)
+    return _factory(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """`steps` evenly spaced values from start to end, both included; float32 unless dtype says (an integer
+    dtype truncates), as PyTorch's. Shape (steps,)."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError(f"linspace: steps must be an int, got {steps!r}")
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    start, end = (float(v.item()) if isinstance(v, Tensor) else float(v) for v in (start, end))
+    dtype = _prepare("linspace", device, _float_dtype(dtype), requires_grad)
+    # PyTorch's order of operations: the first half counts up from start, the second down from end, so that
+    # both ends are exact.
+    index = np.arange(steps)
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    with np.errstate(invalid="ignore"):  # an infinite end: inf * 0 and inf - inf are NaN, as in PyTorch
+        values = np.where(index < steps // 2, start + step * index, end - step * (steps - 1 - index))
+    if steps == 1:
+        values[0] = start
+    return _factory(values.astype(dtype), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, *,
+        device: Any = None) -> Tensor:
+    dtype = _prepare("eye", device, _float_dtype(dtype), requires_grad)
+    return _factory(np.eye(n, m, dtype=dtype), requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with `array` (a change to either shows in both) and keeping its dtype, as
+    PyTorch's; float16, complex and other dtypes without a tinygrad_cnn counterpart are refused."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(array).__name__})")
+    if not array.dtype.isnative:
+        raise ValueError(f"from_numpy: the array's byte order ({array.dtype.str}) is not the machine's; convert "
+                         "it with array.astype(array.dtype.newbyteorder('='))")
+    try:
+        as_dtype(array.dtype)
+    except TypeError as error:
+        raise TypeError(f"from_numpy: can't convert np.ndarray of dtype {array.dtype}: {error}") from None
+    return Tensor._make(array, None)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """data as a tensor, sharing memory where it can, as PyTorch's: a Tensor of that dtype is returned as it
+    is (else converted with `.to`, which records), a NumPy array of that dtype is shared, anything else copied."""
+    resolve_device(device, "as_tensor")
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype) == data.dtype):
+        return from_numpy(data)
+    return Tensor(data, dtype=dtype)
 
 
 def cat(tensors: Iterable[Tensor], dim: int = 0) -> Tensor:
@@ -728,3 +1025,5 @@ from .ops import movement as _movement  # noqa: E402
 from .ops import pointwise as _pointwise  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops._util import normalize_dim as _normalize_dim  # noqa: E402
+from .ops._util import normalize_dims as _normalize_dims  # noqa: E402
+from .ops._util import result_type as _result_type  # noqa: E402

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import resolve_device
 from ..ops._util import expect_tensor, pair
 from ..tensor import DEFAULT_DTYPE, Tensor, as_dtype, zeros
 from . import functional as F
@@ -18,7 +19,9 @@ from . import init
 from .module import Module, Parameter
 
 
-def _float_dtype(dtype: Any, layer: str) -> np.dtype:
+def _float_dtype(dtype: Any, layer: str, device: Any = None) -> np.dtype:
+    """A layer's parameter dtype (float32 unless given), once its `device=` is known to be the CPU."""
+    resolve_device(device, layer)
     resolved = DEFAULT_DTYPE if dtype is None else as_dtype(dtype)
     if resolved.kind != "f":
         raise TypeError(f"{layer}: dtype must be float32 or float64, got {resolved}")
@@ -54,11 +57,12 @@ def _add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: boo
 class Linear(Module):
     """y = x @ weight.T + bias: (*, in_features) -> (*, out_features)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
-        dtype = _float_dtype(dtype, "Linear")
+        dtype = _float_dtype(dtype, "Linear", device)
         _add_weight_and_bias(self, (out_features, in_features), bias, dtype)
 
     def reset_parameters(self) -> None:
@@ -84,7 +88,7 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype: Any = None) -> None:
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         layer = type(self).__name__
         self.in_channels = _positive_int(in_channels, "in_channels", layer)
@@ -105,7 +109,7 @@ class _ConvNd(Module):
         else:
             self.padding = pair(padding, "padding", layer, self.n)
         self.padding_mode = padding_mode
-        dtype = _float_dtype(dtype, layer)
+        dtype = _float_dtype(dtype, layer, device)
         _add_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size), bias, dtype)
 
     def reset_parameters(self) -> None:
@@ -197,13 +201,13 @@ class _BatchNorm(Module):
     shapes: str  # the accepted input layouts, for error messages
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype: Any = None) -> None:
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         layer = type(self).__name__
         self.num_features = _positive_int(num_features, "num_features", layer)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = _float_dtype(dtype, layer)
+        dtype = _float_dtype(dtype, layer, device)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype))
             self.bias = Parameter(np.zeros(num_features, dtype))

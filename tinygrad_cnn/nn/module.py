@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd import grad_mode
-from ..tensor import Tensor, as_dtype
+from ..tensor import Tensor, parse_to_args
 
 
 class Parameter(Tensor):
@@ -304,12 +304,15 @@ class Module:
         """Clear every parameter's `.grad`: drop it (default) or fill it with zeros."""
         zero_grads(self.parameters(), set_to_none)
 
-    # ----- dtype ------------------------------------------------------------------------------
-    def to(self, dtype: Any) -> Module:
-        """Convert every floating parameter, gradient and buffer to `dtype` in place (the Parameter
-        objects stay the same, so an optimizer built before still holds them); integer buffers such as
-        `num_batches_tracked` keep their dtype."""
-        dtype = as_dtype(dtype)
+    # ----- device and dtype -------------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """`to(dtype)`, `to(device)`, `to(device, dtype)` or `to(tensor)`, as PyTorch's: convert every floating
+        parameter, gradient and buffer to the dtype in place (the Parameter objects stay the same, so an
+        optimizer built before still holds them); integer buffers such as `num_batches_tracked` keep theirs.
+        The CPU is the only device."""
+        _, dtype, _ = parse_to_args("Module.to", args, kwargs)
+        if dtype is None:
+            return self
         if dtype.kind != "f":
             raise TypeError(f"Module.to: only floating dtypes are supported, got {dtype}")
         for tensor in [*self.parameters(), *self.buffers()]:
@@ -319,6 +322,14 @@ class Module:
                 if tensor.grad is not None:
                     tensor.grad.data = tensor.grad.data.astype(dtype)
         return self
+
+    def cpu(self) -> Module:
+        """This module: it is on the CPU already."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused: tinygrad_cnn computes with NumPy on the CPU."""
+        raise RuntimeError("Module.cuda: no CUDA device: tinygrad_cnn computes with NumPy on the CPU")
 
     def float(self) -> Module:
         """Convert to float32: `to(float32)`."""

@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, var, amax/amin, and max/min along a dim with their indices.
+"""Reductions: sum, mean, var, amax/amin, max/min along a dim with their indices, and the vector p-norm.
 
 Gradient rule at ties: `amax`/`amin` (and `max()` with no dim) split the gradient evenly among equal
 extrema, which keeps it symmetric; `max(dim)`/`min(dim)` send it to the index they return, as PyTorch.
@@ -13,7 +13,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import normalize_dim, normalize_dims, random_array, scatter_add
+from ._util import away_from, normalize_dim, normalize_dims, random_array, scatter_add
 from .registry import Sample, register
 
 
@@ -266,3 +266,99 @@ def arg_extremum(x: Tensor, dim: int | None, keepdim: bool, largest: bool, op: s
     if x.ndim == 0:
         return Tensor._make(np.zeros((), np.int64), None)
     return Tensor._make(pick(x.data, axis=axes[0], keepdims=keepdim).astype(np.int64), None)
+
+
+# ----- the vector p-norm -------------------------------------------------------------------------------
+def _norm_samples(rng):
+    x = away_from(rng, (3, 4))  # no element at 0, where |x| has a kink
+    for p in (2.0, 1.0, 3.0, 1.5, 0.5, -1.0, 0.0, np.inf, -np.inf):
+        yield Sample((x,), {"p": p, "dim": None, "keepdim": False}, note=f"p={p}, all elements")
+    yield Sample((x,), {"p": 2.0, "dim": 1, "keepdim": True}, note="rows, keepdim")
+    yield Sample((away_from(rng, (2, 3, 4)),), {"p": 3.0, "dim": (0, 2), "keepdim": False}, note="dims (0, 2)")
+    tied = np.array([[1.0, -3.0, 3.0], [2.0, 0.5, -1.0]])
+    yield Sample((tied,), {"p": np.inf, "dim": 1, "keepdim": False}, note="tied |x|: they share the gradient")
+    zero_row = np.array([[0.0, 0.0, 0.0], [0.6, -0.8, 1.2]])
+    yield Sample((zero_row,), {"p": 2.0, "dim": 1, "keepdim": False}, note="a zero row: gradient 0, as PyTorch")
+    yield Sample((zero_row,), {"p": 1.0, "dim": 1, "keepdim": False}, note="zeros under p=1: gradient 0")
+
+
+def _norm_kinks(sample):
+    """Elements at 0 (|x| bends there) and, for p=+-inf, tied extremes of |x|."""
+    x, attrs = sample.args[0], sample.attrs
+    kinks = x == 0
+    if np.isinf(attrs["p"]):
+        axes = normalize_dims(attrs["dim"], x.ndim, "kinks")
+        absolute = np.abs(x)
+        extreme = (absolute.max if attrs["p"] > 0 else absolute.min)(axis=axes, keepdims=True)
+        hits = absolute == extreme
+        kinks |= hits & (hits.sum(axis=axes, keepdims=True) > 1)
+    return [kinks]
+
+
+@register("norm", samples=_norm_samples, kinks=_norm_kinks)
+class Norm(Function):
+    """The p-norm of x over dim (None: all): (sum |x|^p)^(1/p), max |x| for inf, the nonzero count for 0.
+
+    Gradients as PyTorch's: 0 where the norm is 0 (p >= 1) or the element is 0 (p < 1); tied extremes of an
+    inf-norm share it evenly.
+    """
+
+    @staticmethod
+    def forward(ctx, x, p=2.0, dim=None, keepdim=False):
+        axes = normalize_dims(dim, x.ndim, "norm")
+        if (p < 0 or np.isinf(p)) and any(x.shape[a] == 0 for a in axes):
+            raise RuntimeError(f"norm: cannot compute the {p} norm over no elements (shape {x.shape}, dim {dim}): "
+                               "the operation does not have an identity")
+        absolute = np.abs(x)
+        if np.isinf(p):
+            norm = (absolute.max if p > 0 else absolute.min)(axis=axes, keepdims=True)
+        elif p == 0:
+            norm = (x != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            norm = absolute.sum(axis=axes, keepdims=True)
+        elif p == 2:
+            norm = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+        else:
+            norm = ((absolute ** p).sum(axis=axes, keepdims=True) ** (1 / p)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, norm)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        return norm if keepdim else np.squeeze(norm, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, norm = ctx.saved_tensors
+        p, grad = ctx.p, _expand_back(grad_output, x.shape, ctx.axes, ctx.keepdim)
+        if p == 0:
+            return np.zeros_like(x)
+        if p == 1:
+            return np.sign(x) * grad
+        if np.isinf(p):
+            absolute = np.abs(x)
+            hits = (absolute == norm) | np.isnan(absolute)
+            return np.sign(x) * hits * (grad / hits.sum(axis=ctx.axes, keepdims=True).astype(x.dtype))
+        if p == 2:
+            return x * np.where(norm == 0, 0, grad / norm)
+        scaled = np.sign(x) * np.abs(x) ** (p - 1)
+        if p < 1:  # |x|^(p-1) is inf at 0, where PyTorch sends no gradient
+            return np.where(x == 0, 0, scaled) * grad * norm ** (1 - p)
+        return scaled * np.where(norm == 0, 0, grad / norm ** (p - 1))
+
+
+def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """Tensor.norm, as PyTorch's: the vector p-norm over dim (None: every element); 'fro' is p=2 over at most two
+    dims; p=1, 2, inf, -inf, 0 or any other number. `dtype` converts x first. Shape: x's without dim."""
+    if isinstance(p, str):
+        if p != "fro":
+            raise ValueError(f"norm: p={p!r} is not supported: use 'fro', or a number (2, 1, inf, -inf, 0...)"
+                             + ("; the nuclear norm is not implemented" if p == "nuc" else ""))
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise RuntimeError(f"norm: p='fro' takes at most two dims, got dim={dim}; use p=2 for more")
+        p = 2.0
+    if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool):
+        raise TypeError(f"norm: p must be a number or 'fro', got {p!r}")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"norm: expected a floating point tensor as input, got {x.dtype}; convert it with "
+                           ".float() or .double() first")
+    return Norm.apply(x, p=float(p), dim=dim, keepdim=keepdim)

@@ -1,0 +1,284 @@
+"""Top-level functions that mirror Tensor methods, as PyTorch's: `tc.sum(x, 1)` is `x.sum(1)`.
+
+Many shadow Python's builtins here (sum, max, abs...): this module uses `builtins.` for those.
+
+Where PyTorch's function takes `out=`, so does ours: the result is computed as usual, then written into `out`
+in place (through `copy_`, so its version counter moves; a result of another dtype is cast to out's where
+PyTorch casts). `out` must have the result's shape, or no elements (it is then resized). As in PyTorch, `out=`
+records no gradient: it is refused while grad is recorded and an input or `out` requires grad.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .autograd import is_grad_enabled
+from .ops import reduce as _reduce
+from .ops._util import expect_tensor
+from .ops.pointwise import maximum, minimum
+from .tensor import Tensor, scaled_operand
+
+
+def _into(op: str, out: Tensor | None, inputs: tuple, compute: Callable[[], Tensor]) -> Tensor:
+    """compute(), written into `out` when one is given (checked before anything is computed or changed)."""
+    if out is None:
+        return compute()
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if is_grad_enabled() and builtins.any(isinstance(t, Tensor) and t.requires_grad for t in (*inputs, out)):
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad; drop out= or compute under tc.no_grad()")
+    result = compute()
+    if not np.can_cast(result.dtype, out.dtype, "same_kind"):
+        raise RuntimeError(f"{op}(): result type {result.dtype} can't be cast to the desired output type "
+                           f"{out.dtype} (out=)")
+    if out.shape != result.shape:
+        if out.numel() != 0:
+            raise RuntimeError(f"{op}(): out has shape {out.shape} but the result has shape {result.shape}; give "
+                               "out the result's shape (or no elements, to have it resized)")
+        out.data = np.empty(result.shape, out.dtype)  # PyTorch resizes an out without elements, silently
+    return out.copy_(result)
+
+
+def _binary(op: str, input: Any, other: Any) -> None:
+    """PyTorch's rule for add, mul...: input is a Tensor, or a number when other is one."""
+    number = isinstance(input, (int, float, np.number)) and isinstance(other, Tensor)
+    if not (isinstance(input, Tensor) or number):
+        expect_tensor(op, "input", input)
+
+
+# ----- arithmetic ----------------------------------------------------------------------------------------
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    """input + alpha * other."""
+    _binary("add", input, other)
+    return _into("add", out, (input, other), lambda: input + scaled_operand("add", input, other, alpha))
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    """input - alpha * other."""
+    _binary("sub", input, other)
+    return _into("sub", out, (input, other), lambda: input - scaled_operand("sub", input, other, alpha))
+
+
+def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """input * other."""
+    _binary("mul", input, other)
+    return _into("mul", out, (input, other), lambda: input * other)
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
+    """input / other (true division only)."""
+    _binary("div", input, other)
+    if rounding_mode is not None:
+        raise ValueError(f"div: rounding_mode={rounding_mode!r} is not supported, only None (true division)")
+    return _into("div", out, (input, other), lambda: input / other)
+
+
+def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A001 (PyTorch's name)
+    """input ** exponent."""
+    _binary("pow", input, exponent)
+    return _into("pow", out, (input, exponent), lambda: input ** exponent)
+
+
+def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The matrix product, as `input @ other`."""
+    expect_tensor("matmul", "input", input)
+    expect_tensor("matmul", "other", other)
+    return _into("matmul", out, (input, other), lambda: input @ other)
+
+
+# ----- elementwise ---------------------------------------------------------------------------------------
+def _unary(op: str, input: Tensor, out: Tensor | None, compute: Callable[[], Tensor]) -> Tensor:
+    expect_tensor(op, "input", input)
+    return _into(op, out, (input,), compute)
+
+
+def exp(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """e ** input."""
+    return _unary("exp", input, out, lambda: input.exp())
+
+
+def log(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The natural logarithm."""
+    return _unary("log", input, out, lambda: input.log())
+
+
+def sqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The square root."""
+    return _unary("sqrt", input, out, lambda: input.sqrt())
+
+
+def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor:  # noqa: A001 (PyTorch's name)
+    """|input|."""
+    return _unary("abs", input, out, lambda: input.abs())
+
+
+def sigmoid(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """1 / (1 + e ** -input)."""
+    return _unary("sigmoid", input, out, lambda: input.sigmoid())
+
+
+def tanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The hyperbolic tangent."""
+    return _unary("tanh", input, out, lambda: input.tanh())
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """input limited to [min, max] (either may be None)."""
+    return _unary("clamp", input, out, lambda: input.clamp(min, max))
+
+
+clip = clamp
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(input, 0)."""
+    expect_tensor("relu", "input", input)
+    return input.relu()
+
+
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """Softmax over dim; `dtype` converts input first."""
+    expect_tensor("softmax", "input", input)
+    return (input if dtype is None else input.to(dtype)).softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """Log-softmax over dim; `dtype` converts input first."""
+    expect_tensor("log_softmax", "input", input)
+    return (input if dtype is None else input.to(dtype)).log_softmax(dim)
+
+
+# ----- reductions ----------------------------------------------------------------------------------------
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,  # noqa: A001
+        out: Tensor | None = None) -> Tensor:
+    """The sum over dim (None: all)."""
+    return _unary("sum", input, out, lambda: input.sum(dim, keepdim, dtype=dtype))
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+         out: Tensor | None = None) -> Tensor:
+    """The mean over dim (None: all)."""
+    return _unary("mean", input, out, lambda: input.mean(dim, keepdim, dtype=dtype))
+
+
+def _extremum(op: str, input: Tensor, dim: Any, keepdim: bool, out: Any, largest: bool) -> Any:
+    expect_tensor(op, "input", input)
+    if isinstance(dim, Tensor):  # tc.max(input, other)
+        return _into(op, out, (input, dim), lambda: (maximum if largest else minimum)(input, dim))
+    if out is not None:
+        raise TypeError(f"{op}(): out= is supported only for {op}(input, other), not with a dim")
+    return input.max(dim, keepdim) if largest else input.min(dim, keepdim)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | None = None) -> Any:  # noqa: A001
+    """max(input): the largest element; max(input, dim): the pair (values, indices); max(input, other): the
+    elementwise maximum."""
+    return _extremum("max", input, dim, keepdim, out, largest=True)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | None = None) -> Any:  # noqa: A001
+    """min(input): the smallest element; min(input, dim): the pair (values, indices); min(input, other): the
+    elementwise minimum."""
+    return _extremum("min", input, dim, keepdim, out, largest=False)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """The index of the first largest element (over dim), int64."""
+    expect_tensor("argmax", "input", input)
+    return input.argmax(dim, keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """The index of the first smallest element (over dim), int64."""
+    expect_tensor("argmin", "input", input)
+    return input.argmin(dim, keepdim)
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Tensor | None = None,
+         dtype: Any = None) -> Tensor:
+    """The vector p-norm over dim (None: all), as `Tensor.norm`."""
+    return _unary("norm", input, out, lambda: _reduce.norm(input, p, dim, keepdim, dtype))
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether every element (over dim) is nonzero."""
+    expect_tensor("all", "input", input)
+    return input.all(dim, keepdim)
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether some element (over dim) is nonzero."""
+    expect_tensor("any", "input", input)
+    return input.any(dim, keepdim)
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements."""
+    expect_tensor("numel", "input", input)
+    return input.numel()
+
+
+# ----- shape -------------------------------------------------------------------------------------------
+def reshape(input: Tensor, shape: Any) -> Tensor:
+    """input's elements in `shape` (one dim may be -1)."""
+    expect_tensor("reshape", "input", input)
+    return input.reshape(shape)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Dims start_dim..end_dim merged into one."""
+    expect_tensor("flatten", "input", input)
+    return input.flatten(start_dim, end_dim)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """dim0 and dim1 swapped."""
+    expect_tensor("transpose", "input", input)
+    return input.transpose(dim0, dim1)
+
+
+def t(input: Tensor) -> Tensor:
+    """A matrix transposed; a vector or a 0-d tensor as it is."""
+    expect_tensor("t", "input", input)
+    return input.t()
+
+
+def permute(input: Tensor, dims: Any) -> Tensor:
+    """The dims reordered."""
+    expect_tensor("permute", "input", input)
+    return input.permute(dims)
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    """Dims of size 1 removed (all, or those of dim)."""
+    expect_tensor("squeeze", "input", input)
+    return input.squeeze(dim)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """A dim of size 1 inserted at dim."""
+    expect_tensor("unsqueeze", "input", input)
+    return input.unsqueeze(dim)
+
+
+# ----- comparisons -------------------------------------------------------------------------------------
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """Whether |input - other| <= atol + rtol * |other| everywhere (broadcast); the dtypes must match, as
+    PyTorch's."""
+    expect_tensor("allclose", "input", input)
+    expect_tensor("allclose", "other", other)
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"allclose: {input.dtype} did not match {other.dtype}; convert one with .to(dtype)")
+    return bool(np.allclose(input.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """Whether both have the same shape and equal elements (NaN equals nothing)."""
+    expect_tensor("equal", "input", input)
+    expect_tensor("equal", "other", other)
+    return input.shape == other.shape and bool(np.array_equal(input.data, other.data))
