@@ -13,7 +13,23 @@ from ..ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, c
 from ..ops.matmul import linear
 from ..ops.movement import pad
 from ..ops.norm import batch_norm
-from ..ops.pool import avg_pool2d, max_pool2d
+from ..ops.pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    adaptive_max_pool3d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+    max_unpool1d,
+    max_unpool2d,
+    max_unpool3d,
+)
 from ..tensor import Tensor
 
 
@@ -62,4 +78,9 @@ __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
     "cross_entropy", "dropout", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad",
     "relu", "sigmoid", "softmax", "tanh",
+]
+__all__ += [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "adaptive_max_pool3d", "avg_pool1d", "avg_pool3d", "max_pool1d", "max_pool3d", "max_unpool1d", "max_unpool2d",
+    "max_unpool3d",
 ]
