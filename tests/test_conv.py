@@ -245,10 +245,15 @@ def _ones(*shape):
     return tc.Tensor(np.ones(shape))
 
 
+def test_an_unbatched_sample_is_convolved_as_a_batch_of_one():
+    x, weight = _ones(2, 5, 5), _ones(3, 2, 3, 3)
+    np.testing.assert_array_equal(conv.conv2d(x, weight).numpy(), conv.conv2d(x.unsqueeze(0), weight)[0].numpy())
+
+
 @pytest.mark.parametrize(("call", "message"), [
-    (lambda: conv.conv2d(_ones(1, 5, 5), _ones(1, 1, 3, 3)), r"expected a 4-D input .* got shape \(1, 5, 5\)"),
+    (lambda: conv.conv2d(_ones(5, 5), _ones(1, 1, 3, 3)), r"expected a 3-D .* or 4-D .* input, got shape \(5, 5\)"),
     (lambda: conv.conv2d(_ones(1, 1, 5, 5), _ones(1, 1, 3)), r"expected a 4-D weight"),
-    (lambda: conv.conv1d(_ones(1, 1, 5, 5), _ones(1, 1, 3)), r"conv1d: expected a 3-D input"),
+    (lambda: conv.conv1d(_ones(1, 1, 5, 5), _ones(1, 1, 3)), r"conv1d: expected a 2-D .* or 3-D .* input"),
     (lambda: conv.conv2d(_ones(1, 3, 5, 5), _ones(8, 4, 3, 3)),
      r"input has 3 channels but weight expects 4 \(weight shape \(8, 4, 3, 3\), groups=1\)"),
     (lambda: conv.conv2d(_ones(1, 4, 5, 5), _ones(3, 2, 3, 3), groups=2), r"divisible by groups \(2\)"),

@@ -156,45 +156,6 @@ class Conv2d(_ConvNd):
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class MaxPool2d(Module):
-    """Max over windows: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to kernel_size."""
-
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:
-        super().__init__()
-        if return_indices:
-            raise ValueError("MaxPool2d: return_indices=True is not supported")
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
-        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
-
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
-
-
-class AvgPool2d(Module):
-    """Mean over windows (zero padding counted): (N, C, H, W) -> (N, C, H_out, W_out)."""
-
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
-        super().__init__()
-        if ceil_mode or not count_include_pad or divisor_override is not None:
-            raise ValueError(f"AvgPool2d: only PyTorch's defaults are supported (ceil_mode=False, count_include_pad="
-                             f"True, divisor_override=None), got ceil_mode={ceil_mode}, count_include_pad="
-                             f"{count_include_pad}, divisor_override={divisor_override}")
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
-        self.padding = padding
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
 class _BatchNorm(Module):
     """What BatchNorm1d and BatchNorm2d share: PyTorch's parameters, buffers and momentum rules."""
 
@@ -687,3 +648,206 @@ class ZeroPad3d(_ZeroPadNd):
     """Pad the last 3 dims with zeros."""
 
     n = 3
+
+
+# ----- pooling ------------------------------------------------------------------------------------------
+def _ntuple(value: Any, n: int) -> tuple:
+    """PyTorch's _single/_pair/_triple: a sequence as a tuple, anything else repeated n times."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+class _MaxPoolNd(Module):
+    """What MaxPool1d/2d/3d share: PyTorch's arguments (stride defaults to kernel_size) and repr."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def _pool(self, function: Any, input: Tensor) -> Any:
+        return function(input, self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode,
+                        return_indices=self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """Max over windows: (N, C, L) or (C, L) -> (..., L_out); with return_indices, (values, indices)."""
+
+    def forward(self, input: Tensor) -> Any:
+        return self._pool(F.max_pool1d, input)
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Max over windows: (N, C, H, W) or (C, H, W) -> (..., H_out, W_out); with return_indices, (values,
+    indices) for MaxUnpool2d."""
+
+    def forward(self, input: Tensor) -> Any:
+        return self._pool(F.max_pool2d, input)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Max over windows: (N, C, D, H, W) or (C, D, H, W) -> (..., D_out, H_out, W_out); with return_indices,
+    (values, indices)."""
+
+    def forward(self, input: Tensor) -> Any:
+        return self._pool(F.max_pool3d, input)
+
+
+class AvgPool1d(Module):
+    """Mean over windows: (N, C, L) or (C, L) -> (..., L_out); arguments kept as 1-tuples, as PyTorch."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = _ntuple(kernel_size, 1)
+        self.stride = _ntuple(kernel_size if stride is None else stride, 1)
+        self.padding = _ntuple(padding, 1)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _AvgPoolNd(Module):
+    """What AvgPool2d and AvgPool3d share: PyTorch's arguments (stride defaults to kernel_size) and repr."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def _pool(self, function: Any, input: Tensor) -> Tensor:
+        return function(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                        self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    """Mean over windows: (N, C, H, W) or (C, H, W) -> (..., H_out, W_out); divisors as F.avg_pool2d."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._pool(F.avg_pool2d, input)
+
+
+class AvgPool3d(_AvgPoolNd):
+    """Mean over windows: (N, C, D, H, W) or (C, D, H, W) -> (..., D_out, H_out, W_out)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._pool(F.avg_pool3d, input)
+
+
+class _AdaptivePoolNd(Module):
+    """What the adaptive pools share: the output size (an int, or a tuple where None keeps that dim)."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    """Mean over adaptive windows: (N, C, L) or (C, L) -> (..., output_size)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    """Mean over adaptive windows: (N, C, H, W) or (C, H, W) -> (..., OH, OW); output_size 1 is global pooling."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    """Mean over adaptive windows: (N, C, D, H, W) or (C, D, H, W) -> (..., OD, OH, OW)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Max over adaptive windows: (N, C, L) or (C, L) -> (..., output_size); with return_indices, (values,
+    indices)."""
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max over adaptive windows: (N, C, H, W) or (C, H, W) -> (..., OH, OW); with return_indices, (values,
+    indices); output_size 1 is global max pooling."""
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Max over adaptive windows: (N, C, D, H, W) or (C, D, H, W) -> (..., OD, OH, OW)."""
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class _MaxUnpoolNd(Module):
+    """What MaxUnpool1d/2d/3d share: arguments kept as n-tuples, as PyTorch, and the repr."""
+
+    n: int
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = _ntuple(kernel_size, self.n)
+        self.stride = _ntuple(kernel_size if stride is None else stride, self.n)
+        self.padding = _ntuple(padding, self.n)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """MaxPool1d's partial inverse: `layer(values, indices, output_size=None)`, (N, C, L) -> (N, C, L_out)."""
+
+    n = 1
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """MaxPool2d's partial inverse: `layer(values, indices, output_size=None)`, zeros but at the indices:
+    (N, C, H, W) -> (N, C, H_out, W_out)."""
+
+    n = 2
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """MaxPool3d's partial inverse: `layer(values, indices, output_size=None)`, (N, C, D, H, W) -> (N, C, OD,
+    OH, OW)."""
+
+    n = 3
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
