@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..ops._util import expect_tensor, pair
-from ..tensor import DEFAULT_DTYPE, Tensor, as_dtype, zeros
+from ..tensor import DEFAULT_DTYPE, Tensor, as_dtype
 from . import functional as F
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, state_array
 
 
 def _float_dtype(dtype: Any, layer: str) -> np.dtype:
@@ -43,9 +43,9 @@ def _reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
 def _add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, dtype: Any) -> None:
     """Give a Linear or conv layer its weight (out, ...) and, if `bias`, its bias (out,), initialised as PyTorch
     does (the layer's `reset_parameters`)."""
-    layer.weight = Parameter(np.empty(weight_shape, dtype))
+    layer.weight = Parameter(state_array(weight_shape, dtype))
     if bias:
-        layer.bias = Parameter(np.empty(weight_shape[0], dtype))
+        layer.bias = Parameter(state_array((weight_shape[0],), dtype))
     else:
         layer.register_parameter("bias", None)
     layer.reset_parameters()
@@ -162,6 +162,7 @@ class MaxPool2d(Module):
             raise ValueError("MaxPool2d: return_indices=True is not supported")
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
 
     def forward(self, input: Tensor) -> Tensor:
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
@@ -182,7 +183,8 @@ class AvgPool2d(Module):
                              f"True, divisor_override=None), got ceil_mode={ceil_mode}, count_include_pad="
                              f"{count_include_pad}, divisor_override={divisor_override}")
         self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
-        self.padding = padding
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding)
@@ -205,15 +207,15 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = _float_dtype(dtype, layer)
         if affine:
-            self.weight = Parameter(np.ones(num_features, dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype))
+            self.weight = Parameter(state_array((num_features,), dtype, 1))
+            self.bias = Parameter(state_array((num_features,), dtype, 0))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+            self.register_buffer("running_mean", Tensor(state_array((num_features,), dtype, 0)))
+            self.register_buffer("running_var", Tensor(state_array((num_features,), dtype, 1)))
+            self.register_buffer("num_batches_tracked", Tensor(state_array((), np.int64, 0)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -434,9 +436,9 @@ class _ConvTransposeNd(Module):
         self.dilation = pair(dilation, "dilation", layer, self.n)
         self.padding_mode = padding_mode
         dtype = _float_dtype(dtype, layer)
-        self.weight = Parameter(np.empty((in_channels, out_channels // groups, *self.kernel_size), dtype))
+        self.weight = Parameter(state_array((in_channels, out_channels // groups, *self.kernel_size), dtype))
         if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype))
+            self.bias = Parameter(state_array((out_channels,), dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
