@@ -457,3 +457,34 @@ def test_a_tensor_added_under_a_method_name_is_refused(tmp_path):
     module.register_buffer("scale", tc.ones(1))
     _refused(_edited(tmp_path, module, lambda root: root["buffers"][0].__setitem__(0, "train")),
              "would hide Module.train")
+
+
+def test_modules_nested_deeper_than_the_depth_limit_are_refused_on_load(tmp_path):
+    def nest(root):
+        leaf = root["children"][0][1]
+        for _ in range(70):
+            leaf = {**root, "children": [["0", leaf]]}
+        root["children"][0][1] = leaf
+    _refused(_edited(tmp_path, nn.Sequential(nn.ReLU()), nest), "nested more than 64")
+
+
+class _Scaled(nn.Module):
+    """A layer written the way the library's are, to pin what `_constructor_args` reads."""
+
+    def __init__(self, features, scale=1.0, bias=True, device=None, dtype=None, *extra, **options):
+        super().__init__()
+        self.features, self.scale = features, scale
+        self.weight = nn.Parameter(np.ones(features, np.float32 if dtype is None else dtype))
+        self.register_parameter("bias", nn.Parameter(np.zeros(features)) if bias else None)
+
+
+def test_constructor_args_come_from_attributes_with_bias_dtype_and_device_read_from_the_state():
+    layer = _Scaled(3, scale=2.0, bias=False, dtype=np.float64)
+    layer.scale = 0.5  # changed after construction: the attribute is what rebuilds it
+    assert layer._constructor_args() == {"features": 3, "scale": 0.5, "bias": False, "device": None,
+                                         "dtype": "float64"}
+    del layer.features
+    with pytest.raises(TypeError, match="_Scaled keeps no attribute 'features'"):
+        layer._constructor_args()
+    with pytest.raises(TypeError, match=r"several floating dtypes \(\['float32', 'float64'\]\)"):
+        _Scaled(2)._constructor_args()  # a float32 weight beside a float64 bias

@@ -57,7 +57,8 @@ def state_array(shape: tuple[int, ...], dtype: Any, fill: float | None = None) -
         nbytes = math.prod(shape) * dtype.itemsize
         if nbytes > budget[0]:
             raise ValueError(f"its parameters and buffers need more than the {budget[1]} bytes the file holds "
-                             f"for them (an array of shape {tuple(shape)} of {dtype} alone takes {nbytes} bytes)")
+                             f"for them (an array of shape {tuple(shape)} of {dtype} would take {nbytes} bytes, "
+                             f"{budget[0]} are left)")
         budget[0] -= nbytes
     return np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
 
@@ -421,13 +422,13 @@ class Module:
 
     # ----- whole-model save ---------------------------------------------------------------------
     def _constructor_args(self) -> dict[str, Any]:
-        """The keyword arguments that build a module like this one, for whole-model `tc.save`; `tc.load` calls the
-        class with them, then adds the children and loads the state.
+        """The keyword arguments that build a module like this one, for whole-model `tc.save`; `tc.load` calls
+        the class with them, then adds the children and loads the state.
 
         Read, as PyTorch's layers keep them, from the attribute of each `__init__` parameter's name (so a
-        later `layer.p = 0.2` is kept), except: `bias` is whether a bias parameter exists, and `dtype` is the
-        dtype (by name) of the module's own floating tensors. A layer whose attributes differ from its
-        arguments overrides this."""
+        later `layer.p = 0.2` is kept), except: `bias` is whether a bias parameter exists, `dtype` is the
+        dtype (by name) of the module's own floating tensors, and `device` is the default one. A layer
+        whose attributes differ from its arguments overrides this."""
         args: dict[str, Any] = {}
         signature = inspect.signature(type(self).__init__)
         for name, parameter in list(signature.parameters.items())[1:]:  # [0] is self
@@ -440,6 +441,8 @@ class Module:
                     raise TypeError(f"{type(self).__name__} holds tensors of several floating dtypes "
                                     f"({sorted(d.name for d in dtypes)}), which no dtype argument rebuilds")
                 args[name] = dtypes.pop().name if dtypes else None
+            elif name == "device":
+                args[name] = None  # every tensor lives on the CPU, the default device
             elif name == "bias" and name in self._parameters:
                 args[name] = self._parameters[name] is not None
             elif name in self.__dict__:
