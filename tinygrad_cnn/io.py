@@ -1,14 +1,18 @@
-"""Saving and loading state dicts as `.npz` files, never with pickle, safe on hostile or broken files.
+"""Saving and loading state dicts and whole models as `.npz` files, never with pickle, safe on hostile or broken
+files.
 
 `save` flattens a nested structure (dicts, lists, tuples of Tensors, arrays, numbers, strings,
-bools, None) into numbered arrays `arr_0.npy, arr_1.npy, ...` plus one JSON description of the
-structure, stored as a string array, in an uncompressed zip (NumPy's `.npz`). It writes a temporary
+bools, None, and Modules built from tinygrad_cnn's own layers: see model_io.py) into numbered
+arrays `arr_0.npy, arr_1.npy, ...` plus one JSON description of the structure, stored as a string
+array, in an uncompressed zip (NumPy's `.npz`). It writes a temporary
 file beside the target and renames it over the target, so a crash never leaves half a checkpoint.
 
 `load` reads the zip itself rather than through `np.load`, so that it can check every declared size
 before inflating anything (a zip bomb is refused, not inflated), read each array straight into its
 final buffer (peak memory about the checkpoint's size, not twice it), and validate the structure
-record strictly (a damaged or foreign file is a ValueError, never a different object).
+record strictly (a damaged or foreign file is a ValueError, never a different object). A whole model is
+rebuilt only with `weights_only=False`, as PyTorch 2.6+ asks, although here that is safe too: only
+tinygrad_cnn's own layer classes are built, never code named by the file.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle  # only for its exception class, which code written for torch.load catches; nothing is pickled
 import zipfile
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from . import model_io
+from .nn import Module
 from .tensor import Tensor, as_dtype
 
 try:  # POSIX: saves of one path from several processes take turns (see _open_temporary)
@@ -37,9 +44,16 @@ _MAX_BYTES_PER_FILE_BYTE = 64  # ... or 64x the file's size, whichever is larger
 _READ_CHUNK = 2**20  # bytes inflated per read: the only transient buffer while an array is read
 
 
+class UnpicklingError(pickle.UnpicklingError, ValueError):
+    """`load` with weights_only=True (the default) of a file that holds a whole model: a ValueError, and the
+    exception torch.load raises there, so code written for either catches it."""
+
+
 # ----- save ------------------------------------------------------------------------------------
-def _encode(obj: Any, arrays: list[np.ndarray], where: str, depth: int = 0) -> Any:
-    """A JSON-able description of obj; arrays are appended to `arrays` and referred to by number."""
+def _encode(obj: Any, arrays: list[np.ndarray], where: str, depth: int = 0,
+            memo: model_io.ModuleMemo | None = None) -> Any:
+    """A JSON-able description of obj; arrays are appended to `arrays` and referred to by number, and
+    Modules are recorded by model_io (`memo` holds what this save has recorded of them)."""
     if isinstance(obj, (Tensor, np.ndarray, np.generic)):
         array = obj.data if isinstance(obj, Tensor) else np.asarray(obj)
         if array.dtype.kind not in _SAVED_KINDS:
@@ -49,22 +63,27 @@ def _encode(obj: Any, arrays: list[np.ndarray], where: str, depth: int = 0) -> A
         return {"type": kind, "index": len(arrays) - 1}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return {"type": "value", "value": obj}
-    if isinstance(obj, (dict, list, tuple)) and depth >= _MAX_DEPTH:
-        raise ValueError(f"save: {where} is nested more than {_MAX_DEPTH} dicts/lists/tuples deep "
+    if isinstance(obj, (dict, list, tuple, Module)) and depth >= _MAX_DEPTH:
+        raise ValueError(f"save: {where} is nested more than {_MAX_DEPTH} dicts/lists/tuples/modules deep "
                          "(does it contain itself?)")
+    if memo is None:
+        memo = model_io.ModuleMemo()
+    if isinstance(obj, Module):
+        return model_io.encode_module(obj, where, depth, memo,
+                                      lambda value, at, level: _encode(value, arrays, at, level, memo))
     if isinstance(obj, dict):
         items = []
         for key, value in obj.items():
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise TypeError(f"save: {where} has a key {key!r} of type {type(key).__name__}; "
                                 "only str and int keys can be saved")
-            items.append([key, _encode(value, arrays, f"{where}[{key!r}]", depth + 1)])
+            items.append([key, _encode(value, arrays, f"{where}[{key!r}]", depth + 1, memo)])
         return {"type": "dict", "items": items}
     if isinstance(obj, (list, tuple)):
         return {"type": type(obj).__name__,
-                "items": [_encode(value, arrays, f"{where}[{i}]", depth + 1) for i, value in enumerate(obj)]}
-    raise TypeError(f"save: {where} is a {type(obj).__name__}; only Tensors, arrays, numbers, strings, None "
-                    "and dicts/lists/tuples of them can be saved")
+                "items": [_encode(value, arrays, f"{where}[{i}]", depth + 1, memo) for i, value in enumerate(obj)]}
+    raise TypeError(f"save: {where} is a {type(obj).__name__}; only Tensors, arrays, numbers, strings, None, "
+                    "tinygrad_cnn Modules and dicts/lists/tuples of them can be saved")
 
 
 def _open_temporary(temporary: str) -> int:
@@ -118,6 +137,12 @@ def _fsync_folder(folder: str) -> None:
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write obj (a state dict, an optimizer state, or any nesting of dicts/lists/tuples of Tensors,
     arrays and numbers) to exactly `path` as a `.npz` file, atomically.
+
+    obj may also be, or hold, a whole model (`tc.save(model, path)`) when every module in it is one of
+    tinygrad_cnn's own layers and containers: its architecture (each module's class, constructor arguments,
+    children and train/eval mode) is stored as plain data beside its parameters and buffers (requires_grad
+    flags kept). A user-defined Module class is refused with a TypeError: save `model.state_dict()` instead,
+    and load it into a model built in code. `tc.load(path, weights_only=False)` rebuilds a whole model.
 
     If `path` is a symbolic link, the file it points to gets the new content and the link stays.
     The file's permissions follow the umask, like any new file."""
@@ -273,14 +298,30 @@ def _parse_structure(arrays: dict[str, np.ndarray]) -> tuple[Any, list[np.ndarra
     return description["root"], [arrays[f"arr_{i}"] for i in range(len(arrays))]
 
 
+_MODULE_ENTRIES = ("module", "module_ref")
 _ENTRY_FIELDS = {"value": "value", "tensor": "index", "array": "index", "scalar": "index",
                  "dict": "items", "list": "items", "tuple": "items"}
 
 
-def _decode(entry: Any, arrays: list[np.ndarray], used: set[int], where: str, depth: int = 0) -> Any:
+def _decode(entry: Any, arrays: list[np.ndarray], used: set[int], where: str, depth: int = 0,
+            modules: list[Module] | None = None) -> Any:
     """The object one structure entry describes, checking it strictly: known type, exactly its
     fields, field types, each array index in range and used once (`used` collects them), keys
-    unique, nesting at most _MAX_DEPTH deep. Anything else is a ValueError naming `where`."""
+    unique, nesting at most _MAX_DEPTH deep. Anything else is a ValueError naming `where`.
+
+    Module entries are rebuilt by model_io when `modules` is a list (the modules rebuilt so far, by
+    number); when it is None (weights_only), they raise UnpicklingError before anything is built."""
+    if isinstance(entry, dict) and entry.get("type") in _MODULE_ENTRIES:
+        if modules is None:
+            kind = str(entry.get("class", "module"))[:80]
+            raise UnpicklingError(f"Weights only load failed: it holds a whole model (a {kind} at {where}), not "
+                                  "only weights. Pass "
+                                  "weights_only=False to rebuild it; with tinygrad_cnn that is safe for any file, "
+                                  "as only its own layer classes are built and no code from the file runs")
+        if depth >= _MAX_DEPTH:
+            raise ValueError(f"{where}: nested more than {_MAX_DEPTH} dicts/lists/tuples/modules deep")
+        return model_io.decode_module(entry, where, depth, modules,
+                                      lambda value, at, level: _decode(value, arrays, used, at, level, modules))
     if not isinstance(entry, dict) or entry.get("type") not in _ENTRY_FIELDS:
         raise ValueError(f"{where} is not an entry of a known type: {str(entry)[:80]}")
     kind = entry["type"]
@@ -324,16 +365,17 @@ def _decode(entry: Any, arrays: list[np.ndarray], used: set[int], where: str, de
             key, value = pair
             if key in result:
                 raise ValueError(f"{where}: the key {key!r} appears twice")
-            result[key] = _decode(value, arrays, used, f"{where}[{key!r}]", depth + 1)
+            result[key] = _decode(value, arrays, used, f"{where}[{key!r}]", depth + 1, modules)
         return result
-    values = [_decode(value, arrays, used, f"{where}[{i}]", depth + 1) for i, value in enumerate(items)]
+    values = [_decode(value, arrays, used, f"{where}[{i}]", depth + 1, modules) for i, value in enumerate(items)]
     return values if kind == "list" else tuple(values)
 
 
-def _rebuild(root: Any, arrays: list[np.ndarray]) -> Any:
-    """The saved object, from its checked structure record and its arrays, each used exactly once."""
+def _rebuild(root: Any, arrays: list[np.ndarray], weights_only: bool) -> Any:
+    """The saved object, from its checked structure record and its arrays, each used exactly once;
+    whole models only when not weights_only."""
     used: set[int] = set()
-    obj = _decode(root, arrays, used, "its structure record at root")
+    obj = _decode(root, arrays, used, "its structure record at root", modules=None if weights_only else [])
     if len(used) != len(arrays):
         raise ValueError(f"its structure record never refers to arrays {sorted(set(range(len(arrays))) - used)}")
     return obj
@@ -347,7 +389,12 @@ def load(path: str | os.PathLike, *, max_bytes: int | None = None, weights_only:
     declares before anything is inflated. The default, max(256 MiB, 64 x the file's size), loads any
     checkpoint `save` wrote (it stores arrays uncompressed, so they take about the file's size) and
     a compressed .npz up to 64:1, while a zip bomb (deflate reaches about 1000:1) is refused.
-    weights_only: accepted for PyTorch compatibility; every load is weights-only, as nothing is unpickled.
+    weights_only: as PyTorch 2.6+, True or None (the default) loads weights and plain data only; a file
+    holding a whole model (saved by `save(model, path)`) then raises UnpicklingError (a ValueError).
+    False also rebuilds whole models: the model comes back with its architecture, state, requires_grad
+    flags and train/eval mode. Unlike PyTorch's, that is safe for any file: only tinygrad_cnn's own
+    layer and container classes are built (their constructors check the arguments, and a layer may not
+    allocate more than the file holds for it), and a state that does not fit them is a ValueError.
 
     A missing file raises FileNotFoundError; a pickled, corrupt, truncated or foreign one, or one
     larger than max_bytes, raises ValueError. Peak memory is about the arrays' own size."""
@@ -374,7 +421,9 @@ def load(path: str | os.PathLike, *, max_bytes: int | None = None, weights_only:
                 arrays = _read_members(archive, file_size, max_bytes)
             if _STRUCTURE_KEY not in arrays:
                 return arrays
-            return _rebuild(*_parse_structure(arrays))
+            return _rebuild(*_parse_structure(arrays), weights_only=weights_only is not False)
+        except UnpicklingError as error:
+            raise UnpicklingError(f"load: {path!r}: {error}") from None
         except ValueError as error:
             raise ValueError(f"load: {path!r}: {error}") from error
         except MemoryError:

@@ -87,6 +87,9 @@ class ModuleList(_ModuleSequence):
     def __setitem__(self, index: int, module: Module) -> None:
         setattr(self, str(_as_index(self, index)), module)
 
+    def _constructor_args(self) -> dict[str, Any]:
+        return {}  # built empty; whole-model load then adds the children, as for every module
+
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Add each of `modules` at the end, in order."""
         for module in modules:

@@ -13,10 +13,10 @@ import numpy as np
 
 from ..device import resolve_device
 from ..ops._util import expect_tensor, pair
-from ..tensor import DEFAULT_DTYPE, Tensor, as_dtype, zeros
+from ..tensor import DEFAULT_DTYPE, Tensor, as_dtype
 from . import functional as F
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, state_array
 
 
 def _float_dtype(dtype: Any, layer: str, device: Any = None) -> np.dtype:
@@ -46,9 +46,9 @@ def _reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
 def _add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, dtype: Any) -> None:
     """Give a Linear or conv layer its weight (out, ...) and, if `bias`, its bias (out,), initialised as PyTorch
     does (the layer's `reset_parameters`)."""
-    layer.weight = Parameter(np.empty(weight_shape, dtype))
+    layer.weight = Parameter(state_array(weight_shape, dtype))
     if bias:
-        layer.bias = Parameter(np.empty(weight_shape[0], dtype))
+        layer.bias = Parameter(state_array((weight_shape[0],), dtype))
     else:
         layer.register_parameter("bias", None)
     layer.reset_parameters()
@@ -170,15 +170,15 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = _float_dtype(dtype, layer, device)
         if affine:
-            self.weight = Parameter(np.ones(num_features, dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype))
+            self.weight = Parameter(state_array((num_features,), dtype, 1))
+            self.bias = Parameter(state_array((num_features,), dtype, 0))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+            self.register_buffer("running_mean", Tensor(state_array((num_features,), dtype, 0)))
+            self.register_buffer("running_var", Tensor(state_array((num_features,), dtype, 1)))
+            self.register_buffer("num_batches_tracked", Tensor(state_array((), np.int64, 0)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -402,9 +402,9 @@ class _ConvTransposeNd(Module):
         self.dilation = pair(dilation, "dilation", layer, self.n)
         self.padding_mode = padding_mode
         dtype = _float_dtype(dtype, layer)
-        self.weight = Parameter(np.empty((in_channels, out_channels // groups, *self.kernel_size), dtype))
+        self.weight = Parameter(state_array((in_channels, out_channels // groups, *self.kernel_size), dtype))
         if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype))
+            self.bias = Parameter(state_array((out_channels,), dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

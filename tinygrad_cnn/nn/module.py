@@ -8,8 +8,11 @@ order the attributes were assigned. Values also live in the instance `__dict__`,
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,6 +38,29 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+# While `tc.load` rebuilds a layer from a file, the bytes its constructor may allocate for parameters and buffers
+# (through `state_array`); None otherwise. A record asking for Linear(10**6, 10**6) beside a 10-element weight is
+# refused before any memory is taken. Per thread and task, as a ContextVar is.
+allocation_budget: ContextVar[list[int] | None] = ContextVar("allocation_budget", default=None)
+
+
+def state_array(shape: tuple[int, ...], dtype: Any, fill: float | None = None) -> np.ndarray:
+    """A new array of `shape` for a layer's parameter or buffer (uninitialised, or filled with `fill`).
+
+    Layers allocate their state through it, so that a layer rebuilt by `tc.load` cannot take more memory than
+    the file holds for it (see `allocation_budget`)."""
+    dtype = np.dtype(dtype)
+    budget = allocation_budget.get()
+    if budget is not None:
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes > budget[0]:
+            raise ValueError(f"its parameters and buffers need more than the {budget[1]} bytes the file holds "
+                             f"for them (an array of shape {tuple(shape)} of {dtype} would take {nbytes} bytes, "
+                             f"{budget[0]} are left)")
+        budget[0] -= nbytes
+    return np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
 
 
 class StateDictError(RuntimeError, ValueError):
@@ -404,6 +430,38 @@ class Module:
             np.copyto(target.data, array)
             target._modified()
         return IncompatibleKeys(missing, unexpected)
+
+    # ----- whole-model save ---------------------------------------------------------------------
+    def _constructor_args(self) -> dict[str, Any]:
+        """The keyword arguments that build a module like this one, for whole-model `tc.save`; `tc.load` calls
+        the class with them, then adds the children and loads the state.
+
+        Read, as PyTorch's layers keep them, from the attribute of each `__init__` parameter's name (so a
+        later `layer.p = 0.2` is kept), except: `bias` is whether a bias parameter exists, `dtype` is the
+        dtype (by name) of the module's own floating tensors, and `device` is the default one. A layer
+        whose attributes differ from its arguments overrides this."""
+        args: dict[str, Any] = {}
+        signature = inspect.signature(type(self).__init__)
+        for name, parameter in list(signature.parameters.items())[1:]:  # [0] is self
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                continue
+            if name == "dtype":
+                dtypes = {tensor.dtype for tensor in [*self._parameters.values(), *self._buffers.values()]
+                          if tensor is not None and tensor.dtype.kind == "f"}
+                if len(dtypes) > 1:
+                    raise TypeError(f"{type(self).__name__} holds tensors of several floating dtypes "
+                                    f"({sorted(d.name for d in dtypes)}), which no dtype argument rebuilds")
+                args[name] = dtypes.pop().name if dtypes else None
+            elif name == "device":
+                args[name] = None  # every tensor lives on the CPU, the default device
+            elif name == "bias" and name in self._parameters:
+                args[name] = self._parameters[name] is not None
+            elif name in self.__dict__:
+                args[name] = self.__dict__[name]
+            else:
+                raise TypeError(f"{type(self).__name__} keeps no attribute {name!r} for its constructor argument "
+                                "of that name, so it cannot be rebuilt from its attributes")
+        return args
 
     # ----- calling ----------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
