@@ -84,7 +84,7 @@ def progress(iterable: Iterable, total: int, desc: str) -> Any:
 
 def argmax_predictions(outputs: tc.Tensor) -> np.ndarray:
     """Class predictions from logits (N, classes) -> (N,)."""
-    return outputs.data.argmax(axis=1)
+    return outputs.detach().numpy().argmax(axis=1)
 
 
 def evaluate(model: tc.nn.Module, images: np.ndarray, labels: np.ndarray,

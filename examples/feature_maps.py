@@ -114,10 +114,10 @@ def main(argv: list[str] | None = None) -> dict:
     with tc.no_grad():
         # padding=1 keeps each map 8x8 like the digit. The learned filters go without their bias, as the
         # hand-made ones do: a bias only shifts a whole map (and BatchNorm, next, removes it anyway).
-        kernel_maps = F.conv2d(digit, tc.tensor(kernels[:, None]), padding=1).data[0]
-        filter_maps = F.conv2d(digit, conv.weight, padding=1).data[0]
-    figure = draw(plt, digit.data[0, 0], int(test_labels[args.index]), kernels, kernel_maps,
-                  conv.weight.data[:, 0], filter_maps)
+        kernel_maps = F.conv2d(digit, tc.tensor(kernels[:, None]), padding=1).detach().numpy()[0]
+        filter_maps = F.conv2d(digit, conv.weight, padding=1).detach().numpy()[0]
+    figure = draw(plt, digit.detach().numpy()[0, 0], int(test_labels[args.index]), kernels, kernel_maps,
+                  conv.weight.detach().numpy()[:, 0], filter_maps)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "feature_maps.png"
     figure.savefig(path, dpi=110)

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     tc.manual_seed(args.seed)
     model = build_model()
     print(model)
-    print(f"{sum(p.data.size for p in model.parameters()):,} parameters")
+    print(f"{sum(p.detach().numpy().size for p in model.parameters()):,} parameters")
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     loader = tc.data.DataLoader(tc.data.TensorDataset(train_images, train_labels), batch_size=args.batch_size,
                                 shuffle=True, seed=args.seed)

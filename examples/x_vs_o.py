@@ -78,7 +78,7 @@ def build_model(filters: int = 8) -> nn.Sequential:
 
 def threshold_predictions(probabilities: tc.Tensor) -> np.ndarray:
     """X (1) where the probability is above one half, else O (0): (N, 1) -> (N, 1)."""
-    return (probabilities.data > 0.5).astype(np.float32)
+    return (probabilities.detach().numpy() > 0.5).astype(np.float32)
 
 
 def best_match(kernel: np.ndarray) -> tuple[str, float]:
@@ -140,9 +140,9 @@ def main(argv: list[str] | None = None) -> dict:
                           args.epochs, predict=threshold_predictions)
     conv, readout = model[0], model[4]
     # A filter's pooled responses feed 9 readout weights (its 3x3 map); their sum is its net vote.
-    votes = readout.weight.data.reshape(len(conv.weight.data), 9).sum(axis=1)
-    matches = print_filters(conv.weight.data, votes)
-    return dict(history=history, filters=conv.weight.data.copy(), matches=matches, votes=votes)
+    votes = readout.weight.detach().numpy().reshape(len(conv.weight.detach().numpy()), 9).sum(axis=1)
+    matches = print_filters(conv.weight.detach().numpy(), votes)
+    return dict(history=history, filters=conv.weight.detach().numpy().copy(), matches=matches, votes=votes)
 
 
 if __name__ == "__main__":

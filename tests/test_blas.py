@@ -57,7 +57,7 @@ def test_set_num_threads_from_another_thread_takes_effect(restore_threads):
 def test_set_num_threads_while_another_thread_trains_changes_no_result(restore_threads):
     rng = np.random.default_rng(0)
     x, weight = rng.standard_normal((4, 8, 12, 12)), rng.standard_normal((8, 8, 3, 3))
-    expected = F.conv2d(tc.Tensor(x), tc.Tensor(weight), padding=1).data
+    expected = F.conv2d(tc.Tensor(x), tc.Tensor(weight), padding=1).detach().numpy()
     errors, done = [], threading.Event()
 
     def train():
@@ -65,7 +65,7 @@ def test_set_num_threads_while_another_thread_trains_changes_no_result(restore_t
             for _ in range(20):
                 out = F.conv2d(tc.Tensor(x), tc.Tensor(weight, requires_grad=True), padding=1)
                 out.sum().backward()
-                np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+                np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
         except Exception as error:  # noqa: BLE001 - re-raised in the main thread
             errors.append(error)
         finally:

@@ -28,17 +28,17 @@ def test_clip_grad_norm_scales_by_max_norm_over_the_total_norm_and_returns_it():
     total = clip_grad_norm_(params, max_norm=1.0)
     assert isinstance(total, tc.Tensor) and total.item() == 5.0
     coef = 1.0 / (5.0 + 1e-6)
-    np.testing.assert_array_equal(params[0].grad.data, [3.0 * coef, 0.0])
-    np.testing.assert_array_equal(params[1].grad.data, [[4.0 * coef]])
+    np.testing.assert_array_equal(params[0].grad.detach().numpy(), [3.0 * coef, 0.0])
+    np.testing.assert_array_equal(params[1].grad.detach().numpy(), [[4.0 * coef]])
 
 
 def test_clip_grad_norm_leaves_small_gradients_and_takes_inf_norm_and_one_tensor():
     params = _params([[0.3, -0.4]])
     assert clip_grad_norm_(params, 10.0).item() == pytest.approx(0.5)
-    np.testing.assert_array_equal(params[0].grad.data, [0.3, -0.4])
+    np.testing.assert_array_equal(params[0].grad.detach().numpy(), [0.3, -0.4])
     (p,) = _params([[1.0, -6.0, 2.0]])
     assert clip_grad_norm_(p, 3.0, norm_type="inf").item() == 6.0
-    np.testing.assert_allclose(p.grad.data, np.array([1.0, -6.0, 2.0]) * 3 / (6 + 1e-6), rtol=1e-15)
+    np.testing.assert_allclose(p.grad.detach().numpy(), np.array([1.0, -6.0, 2.0]) * 3 / (6 + 1e-6), rtol=1e-15)
 
 
 def test_parameters_without_gradients_are_skipped_and_none_gives_zero():
@@ -52,16 +52,16 @@ def test_clip_grad_value_clamps_each_element_in_place():
     grad = params[0].grad
     clip_grad_value_(params, 1.0)
     assert params[0].grad is grad and grad.dtype == np.float32
-    np.testing.assert_array_equal(grad.data, [-1.0, 0.5, 1.0])
+    np.testing.assert_array_equal(grad.detach().numpy(), [-1.0, 0.5, 1.0])
 
 
 def test_a_nonfinite_norm_raises_when_asked_before_changing_anything():
     params = _params([[np.inf, 1.0], [2.0]])
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
-    np.testing.assert_array_equal(params[1].grad.data, [2.0])
+    np.testing.assert_array_equal(params[1].grad.detach().numpy(), [2.0])
     assert clip_grad_norm_(params, 1.0).item() == np.inf  # scaled by it, as torch: 0 * inf is NaN
-    assert params[1].grad.data[0] == 0.0
+    assert params[1].grad.detach().numpy()[0] == 0.0
 
 
 @pytest.mark.parametrize("call, error, message", [
@@ -80,7 +80,7 @@ def test_bad_arguments_are_refused_and_no_gradient_changes(call, error, message)
     params = _params([[3.0, 4.0]])
     with pytest.raises(error, match=message):
         call(params)
-    np.testing.assert_array_equal(params[0].grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(params[0].grad.detach().numpy(), [3.0, 4.0])
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-6)])
@@ -98,9 +98,9 @@ def test_clip_grad_norm_matches_torch(max_norm, norm_type, dtype, rtol):
     total = clip_grad_norm_(ours, max_norm, norm_type)
     torch_total = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
     assert total.dtype == dtype
-    np.testing.assert_allclose(total.data, torch_total.numpy(), rtol=rtol)
+    np.testing.assert_allclose(total.detach().numpy(), torch_total.numpy(), rtol=rtol)
     for p, t in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=rtol, atol=rtol * 1e-3)
+        np.testing.assert_allclose(p.grad.detach().numpy(), t.grad.numpy(), rtol=rtol, atol=rtol * 1e-3)
 
 
 def test_clip_grad_value_matches_torch():
@@ -111,4 +111,4 @@ def test_clip_grad_value_matches_torch():
     theirs.grad = torch.tensor(grads[0].copy())
     clip_grad_value_(ours, 1.5)
     torch.nn.utils.clip_grad_value_([theirs], 1.5)
-    np.testing.assert_array_equal(ours[0].grad.data, theirs.grad.numpy())
+    np.testing.assert_array_equal(ours[0].grad.detach().numpy(), theirs.grad.numpy())

@@ -86,7 +86,7 @@ def test_forward_matches_direct_summation(config):
     x, weight, bias, attrs = config
     with tc.kernels.disabled():
         out = run(tc.Tensor(x), tc.Tensor(weight), None if bias is None else tc.Tensor(bias), **attrs)
-    np.testing.assert_allclose(out.data, reference_conv(x, weight, bias, **attrs), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), reference_conv(x, weight, bias, **attrs), rtol=1e-12, atol=1e-12)
 
 
 @given(configurations(max_size=5))
@@ -119,7 +119,7 @@ def test_same_padding_puts_the_odd_pixel_at_the_bottom_right():
     # A 2x2 kernel with 'same' pads one pixel, after: the last output sees the zero padding.
     x = np.arange(1.0, 5.0).reshape(1, 1, 1, 4)
     out = conv.conv2d(tc.Tensor(x), tc.Tensor(np.ones((1, 1, 1, 2))), padding="same")
-    np.testing.assert_array_equal(out.data.ravel(), [3.0, 5.0, 7.0, 4.0])
+    np.testing.assert_array_equal(out.detach().numpy().ravel(), [3.0, 5.0, 7.0, 4.0])
 
 
 # ----- the worked examples ------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_5x5_input_with_3x3_kernel_gives_3x3_map():
     x = np.arange(25.0).reshape(1, 1, 5, 5)
     out = conv.conv2d(tc.Tensor(x), tc.Tensor(np.ones((1, 1, 3, 3))))
     assert out.shape == (1, 1, 3, 3)
-    assert out.data[0, 0, 0, 0] == x[0, 0, :3, :3].sum()
+    assert out.detach().numpy()[0, 0, 0, 0] == x[0, 0, :3, :3].sum()
 
 
 def test_vertical_edge_kernel_gives_minus_60():
@@ -153,11 +153,13 @@ def test_float32_stays_float32_forward_and_backward():
 def test_method_functional_and_module_give_the_same_result():
     rng = np.random.default_rng(1)
     x, w = tc.Tensor(rng.standard_normal((2, 3, 6, 6))), tc.Tensor(rng.standard_normal((4, 3, 3, 3)))
-    expected = conv.conv2d(x, w, None, 2, 1).data
-    np.testing.assert_array_equal(x.conv2d(w, None, 2, 1).data, expected)
-    np.testing.assert_array_equal(F.conv2d(x, w, stride=2, padding=1).data, expected)
+    expected = conv.conv2d(x, w, None, 2, 1).detach().numpy()
+    np.testing.assert_array_equal(x.conv2d(w, None, 2, 1).detach().numpy(), expected)
+    np.testing.assert_array_equal(F.conv2d(x, w, stride=2, padding=1).detach().numpy(), expected)
     x1, w1 = tc.Tensor(rng.standard_normal((2, 3, 8))), tc.Tensor(rng.standard_normal((4, 3, 3)))
-    np.testing.assert_array_equal(x1.conv1d(w1, padding=1).data, F.conv1d(x1, w1, padding=1).data)
+    np.testing.assert_array_equal(
+        x1.conv1d(w1, padding=1).detach().numpy(), F.conv1d(x1, w1, padding=1).detach().numpy()
+    )
 
 
 def test_only_the_gradients_that_are_needed_are_returned():
@@ -167,10 +169,10 @@ def test_only_the_gradients_that_are_needed_are_returned():
     conv.conv2d(x, w, padding=1).sum().backward()
     assert x.grad is None
     # d(sum)/dw[o, c, i, j] is the sum of the input over the positions that weight touches.
-    x_pad = np.pad(x.data, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    x_pad = np.pad(x.detach().numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
     expected = np.array([[[x_pad[:, c, i:i + 5, j:j + 5].sum() for j in range(3)] for i in range(3)]
                          for c in range(3)])
-    np.testing.assert_allclose(w.grad.data, np.broadcast_to(expected, (4, 3, 3, 3)), rtol=1e-12)
+    np.testing.assert_allclose(w.grad.detach().numpy(), np.broadcast_to(expected, (4, 3, 3, 3)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("needed", ["x", "b", "xb", "wb"])
@@ -184,7 +186,7 @@ def test_any_subset_of_gradients_matches_the_full_backward(needed):
     conv.conv2d(*part, stride=(2, 1), padding="same", groups=2).backward(grad)
     for whole, some, name in zip(full, part, "xwb"):
         if name in needed:
-            np.testing.assert_allclose(some.grad.data, whole.grad.data, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(some.grad.detach().numpy(), whole.grad.detach().numpy(), rtol=1e-12, atol=1e-12)
         else:
             assert some.grad is None
 
@@ -195,7 +197,7 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_gradients():
     out = conv.conv2d(x, w, b, padding=1)
     out.sum().backward()
     assert out.shape == (0, 2, 5, 5) and x.grad.shape == (0, 3, 5, 5)
-    assert not w.grad.data.any() and not b.grad.data.any()
+    assert not w.grad.detach().numpy().any() and not b.grad.detach().numpy().any()
 
 
 def test_no_grad_records_nothing():
@@ -227,17 +229,20 @@ def test_outputs_and_saved_columns_survive_later_convolutions():
     xs = [tc.Tensor(rng.standard_normal((2, 2, 6, 6)), requires_grad=True) for _ in range(3)]
     outs = [conv.conv2d(x, w, padding=1) for x in xs]
     for x, out in zip(xs, outs):
-        np.testing.assert_allclose(out.data, reference_conv(x.data, w.data, None, (1, 1), (1, 1), (1, 1), 1))
+        np.testing.assert_allclose(
+            out.detach().numpy(),
+            reference_conv(x.detach().numpy(), w.detach().numpy(), None, (1, 1), (1, 1), (1, 1), 1),
+        )
     total = outs[0].sum() + outs[1].sum() + outs[2].sum()
     total.backward(retain_graph=True)
-    first = w.grad.data.copy(), [x.grad.data.copy() for x in xs]
+    first = w.grad.detach().numpy().copy(), [x.grad.detach().numpy().copy() for x in xs]
     w.grad = None
     for x in xs:
         x.grad = None
     total.backward()  # a second pass reads every saved column again
-    np.testing.assert_allclose(w.grad.data, first[0])
+    np.testing.assert_allclose(w.grad.detach().numpy(), first[0])
     for x, grad in zip(xs, first[1]):
-        np.testing.assert_allclose(x.grad.data, grad)
+        np.testing.assert_allclose(x.grad.detach().numpy(), grad)
 
 
 # ----- bad input ----------------------------------------------------------------------------------------------
@@ -303,6 +308,6 @@ def test_forward_and_backward_match_pytorch(config):
     torch_out = function(torch_x, torch_tensors[1], torch_tensors[2] if bias is not None else None,
                          attrs["stride"], padding, attrs["dilation"], attrs["groups"])
     torch_out.backward(torch.tensor(grad))
-    np.testing.assert_allclose(out.data, torch_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), torch_out.detach().numpy(), rtol=1e-10, atol=1e-12)
     for ours, theirs in zip(tensors, torch_tensors):
-        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours.grad.detach().numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -23,9 +23,9 @@ def test_stride_2_places_each_input_times_the_kernel_and_adds_the_overlaps():
     x = Tensor(np.array([[[1.0, 2.0]]]))
     w = Tensor(np.array([[[1.0, 10.0, 100.0]]]))
     out = F.conv_transpose1d(x, w, stride=2)
-    np.testing.assert_array_equal(out.data, [[[1.0, 10.0, 102.0, 20.0, 200.0]]])
+    np.testing.assert_array_equal(out.detach().numpy(), [[[1.0, 10.0, 102.0, 20.0, 200.0]]])
     cropped = F.conv_transpose1d(x, w, Tensor(np.array([0.5])), stride=2, padding=1, output_padding=1)
-    np.testing.assert_array_equal(cropped.data, [[[10.5, 102.5, 20.5, 200.5]]])
+    np.testing.assert_array_equal(cropped.detach().numpy(), [[[10.5, 102.5, 20.5, 200.5]]])
 
 
 @pytest.mark.parametrize("sample", list(registry["conv_transpose"].samples(np.random.default_rng(3))),
@@ -44,8 +44,8 @@ def test_conv_transpose_is_the_adjoint_of_the_convolution(sample):
     longer = any(o >= s for o, s in zip(np.broadcast_to(attrs.get("output_padding", 0), spatial),
                                           np.broadcast_to(attrs.get("stride", 1), spatial)))
     assert conv.shape == x.shape or longer
-    paired = conv.data[(..., *(slice(0, n) for n in x.shape[2:]))]
-    np.testing.assert_allclose(np.sum(out.data * y), np.sum(x * paired), rtol=1e-12)
+    paired = conv.detach().numpy()[(..., *(slice(0, n) for n in x.shape[2:]))]
+    np.testing.assert_allclose(np.sum(out.detach().numpy() * y), np.sum(x * paired), rtol=1e-12)
 
 
 def test_output_keeps_float32_and_output_size_formula():
@@ -95,8 +95,8 @@ def test_conv_transpose_layer_parameters_and_default_init():
     layer = nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2)
     assert layer.weight.shape == (4, 3, 3, 3) and layer.bias.shape == (6,) and layer.weight.dtype == np.float32
     bound = 1 / math.sqrt(3 * 9)  # PyTorch's fan-in of this weight: its dim 1 (out/groups) times the kernel
-    assert np.abs(layer.weight.data).max() <= bound and np.abs(layer.bias.data).max() <= bound
-    assert np.abs(layer.weight.data).max() > bound / 2
+    assert np.abs(layer.weight.detach().numpy()).max() <= bound and np.abs(layer.bias.detach().numpy()).max() <= bound
+    assert np.abs(layer.weight.detach().numpy()).max() > bound / 2
     assert nn.ConvTranspose1d(2, 3, 4, bias=False, dtype=np.float64).weight.dtype == np.float64
     assert nn.ConvTranspose3d(2, 3, 2).weight.shape == (2, 3, 2, 2, 2)
     assert repr(nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, bias=False)) == (
@@ -148,13 +148,15 @@ def _compare(ours, theirs, arrays, **kwargs):
     our_inputs = [None if a is None else Tensor(a, requires_grad=True) for a in arrays]
     torch_inputs = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
     out, expected = ours(*our_inputs, **kwargs), theirs(*torch_inputs, **kwargs)
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
     grad_output = normal(*out.shape)
     out.backward(grad_output)
     expected.backward(torch.tensor(grad_output))
     for i, (a, b) in enumerate(zip(our_inputs, torch_inputs)):
         if a is not None:
-            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=f"argument {i}")
+            np.testing.assert_allclose(
+                a.grad.detach().numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=f"argument {i}"
+            )
 
 
 @pytest.mark.parametrize("sample", list(registry["conv_transpose"].samples(np.random.default_rng(4))),
@@ -189,10 +191,10 @@ def test_conv_transpose_layers_match_pytorch_layers_with_output_size(n):
         4, 6, 3, stride=2, padding=1, groups=2, dtype=torch.float64)
     assert tuple(theirs.weight.shape) == ours.weight.shape
     with torch.no_grad():
-        theirs.weight.copy_(torch.tensor(ours.weight.data))
-        theirs.bias.copy_(torch.tensor(ours.bias.data))
+        theirs.weight.copy_(torch.tensor(ours.weight.detach().numpy()))
+        theirs.bias.copy_(torch.tensor(ours.bias.detach().numpy()))
     x = normal(2, 4, *(3,) * n)
     size = (6,) * n
-    np.testing.assert_allclose(ours(Tensor(x), output_size=size).data,
+    np.testing.assert_allclose(ours(Tensor(x), output_size=size).detach().numpy(),
                                theirs(torch.tensor(x), output_size=size).detach().numpy(), rtol=1e-10, atol=1e-12)
     assert repr(ours).replace("dtype=torch.float64", "") == repr(theirs)

@@ -25,29 +25,33 @@ def test_batches_cover_the_dataset_once_with_the_promised_sizes(n, batch_size, d
     assert len(batches) == len(loader)
     sizes = [len(y) for _, y in batches]
     assert all(s == batch_size for s in sizes[:-1]) and (not drop_last or sizes[-1:] in ([], [batch_size]))
-    labels = np.concatenate([y.data for _, y in batches]) if batches else np.array([], np.int64)
+    labels = np.concatenate([y.detach().numpy() for _, y in batches]) if batches else np.array([], np.int64)
     expected = (n // batch_size) * batch_size if drop_last else n
     assert len(labels) == expected and len(set(labels.tolist())) == expected
     for x, y in batches:  # rows stay paired with their labels
-        np.testing.assert_array_equal(x.data[:, 0], 2 * y.data)
+        np.testing.assert_array_equal(x.detach().numpy()[:, 0], 2 * y.detach().numpy())
 
 
 def test_batches_are_tensors_floats_kept_labels_int64_and_in_order_without_shuffle():
     x, y = next(iter(DataLoader(_dataset(5), batch_size=3)))
     assert isinstance(x, tc.Tensor) and x.dtype == np.float32 and y.dtype == np.int64
-    np.testing.assert_array_equal(y.data, [0, 1, 2])
+    np.testing.assert_array_equal(y.detach().numpy(), [0, 1, 2])
 
 
 def test_shuffle_is_repeatable_by_seed_and_differs_between_epochs():
     orders = []
     for _ in range(2):
         loader = DataLoader(_dataset(20), batch_size=20, shuffle=True, seed=7)
-        orders.append([next(iter(loader))[1].data.tolist(), next(iter(loader))[1].data.tolist()])
+        orders.append(
+            [next(iter(loader))[1].detach().numpy().tolist(), next(iter(loader))[1].detach().numpy().tolist()]
+        )
     assert orders[0] == orders[1] and orders[0][0] != orders[0][1]
     tc.manual_seed(1)
-    first = next(iter(DataLoader(_dataset(20), batch_size=20, shuffle=True)))[1].data
+    first = next(iter(DataLoader(_dataset(20), batch_size=20, shuffle=True)))[1].detach().numpy()
     tc.manual_seed(1)
-    np.testing.assert_array_equal(next(iter(DataLoader(_dataset(20), batch_size=20, shuffle=True)))[1].data, first)
+    np.testing.assert_array_equal(
+        next(iter(DataLoader(_dataset(20), batch_size=20, shuffle=True)))[1].detach().numpy(), first
+    )
 
 
 def test_array_datasets_are_batched_by_fancy_indexing_not_per_sample(monkeypatch):
@@ -80,7 +84,7 @@ def test_any_indexable_dataset_is_collated_per_sample():
             return np.array([i, i * i], np.float64), i
 
     x, y = next(iter(DataLoader(Squares(), batch_size=4)))
-    np.testing.assert_array_equal(x.data[:, 1], [0, 1, 4, 9])
+    np.testing.assert_array_equal(x.detach().numpy()[:, 1], [0, 1, 4, 9])
     assert y.dtype == np.int64 and x.dtype == np.float64
 
 

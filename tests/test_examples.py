@@ -106,7 +106,9 @@ def test_train_digits_saved_model_reloads_to_the_same_predictions(digits_run, ex
     trained.eval()
     reloaded.eval()
     with tc.no_grad():
-        np.testing.assert_array_equal(reloaded(tc.tensor(test_images)).data, trained(tc.tensor(test_images)).data)
+        np.testing.assert_array_equal(
+            reloaded(tc.tensor(test_images)).detach().numpy(), trained(tc.tensor(test_images)).detach().numpy()
+        )
 
 
 def test_train_digits_is_deterministic_for_a_seed(example, tmp_path):
@@ -209,7 +211,7 @@ def test_feature_maps_uses_the_filters_of_a_checkpoint(example, digits_run, tmp_
                                            "--out", str(tmp_path)])
     _, _, test_images, _ = example("train_digits").load_data(quick=True, seed=0)
     weight = tc.tensor(tc.load(out / "model.npz")["0.weight"])
-    expected = F.conv2d(tc.tensor(test_images[4:5]), weight, padding=1).data[0]
+    expected = F.conv2d(tc.tensor(test_images[4:5]), weight, padding=1).detach().numpy()[0]
     np.testing.assert_array_equal(result["filter_maps"], expected)
 
 

@@ -39,7 +39,7 @@ def test_half_precision_is_refused_clearly(use):
 
 # ----- linspace -------------------------------------------------------------------------------------
 def test_linspace_values():
-    np.testing.assert_array_equal(tc.linspace(0, 1, 5).data, [0.0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_array_equal(tc.linspace(0, 1, 5).detach().numpy(), [0.0, 0.25, 0.5, 0.75, 1.0])
     assert tc.linspace(0, 1, 5).dtype == np.float32 and tc.linspace(0, 1, 5, dtype=tc.float64).dtype == np.float64
     assert tc.linspace(-7, 3, 4, dtype=tc.int64).tolist() == [-7, -3, 0, 3]  # truncated, as PyTorch
     assert tc.linspace(2, 5, 1).tolist() == [2.0] and tc.linspace(0, 1, 0).shape == (0,)
@@ -48,11 +48,13 @@ def test_linspace_values():
 
 def test_linspace_ends_are_exact():
     x = tc.linspace(-np.pi, np.pi, 1001, dtype=tc.float64)
-    assert x.data[0] == -np.pi and x.data[-1] == np.pi
+    assert x.detach().numpy()[0] == -np.pi and x.detach().numpy()[-1] == np.pi
 
 
 def test_linspace_to_infinity_is_nan_quietly_as_pytorch():
-    assert np.isnan(tc.linspace(0, float("inf"), 3).data).all() and tc.linspace(0, float("inf"), 1).tolist() == [0]
+    assert np.isnan(tc.linspace(0, float("inf"), 3).detach().numpy()).all() and tc.linspace(
+        0, float("inf"), 1
+    ).tolist() == [0]
 
 
 def test_linspace_refuses_bad_steps():
@@ -74,10 +76,10 @@ def test_linspace_matches_pytorch(start, end, steps, dtype):
     theirs = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
     assert ours.dtype == theirs.dtype
     if ours.dtype.kind == "f":  # ours rounds the float64 value once; PyTorch's float32 differs by an ulp at most
-        np.testing.assert_allclose(ours.data, theirs, rtol=2 * np.finfo(ours.dtype).eps, atol=1e-6)
-        assert ours.data[0] == theirs[0] and ours.data[-1] == theirs[-1]
+        np.testing.assert_allclose(ours.detach().numpy(), theirs, rtol=2 * np.finfo(ours.dtype).eps, atol=1e-6)
+        assert ours.detach().numpy()[0] == theirs[0] and ours.detach().numpy()[-1] == theirs[-1]
     else:
-        np.testing.assert_array_equal(ours.data, theirs)
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs)
 
 
 # ----- randint ---------------------------------------------------------------------------------------
@@ -88,17 +90,17 @@ def test_randint_forms_range_and_dtype():
         assert x.dtype == np.int64 and x.shape == (200,) and set(x.tolist()) == {0, 1, 2, 3, 4}
     assert tc.randint(3, 6, (2, 3)).shape == (2, 3) and set(tc.randint(3, 6, (300,)).tolist()) == {3, 4, 5}
     floats = tc.randint(0, 3, (4,), dtype=tc.float32)
-    assert floats.dtype == np.float32 and np.all(floats.data == np.round(floats.data))
+    assert floats.dtype == np.float32 and np.all(floats.detach().numpy() == np.round(floats.detach().numpy()))
 
 
 def test_randint_is_repeatable_with_a_seed_or_a_generator():
     tc.manual_seed(3)
     first = tc.randint(100, (5,))
     tc.manual_seed(3)
-    np.testing.assert_array_equal(tc.randint(100, (5,)).data, first.data)
+    np.testing.assert_array_equal(tc.randint(100, (5,)).detach().numpy(), first.detach().numpy())
     a = tc.randint(100, (5,), generator=tc.Generator().manual_seed(1))
     b = tc.randint(100, (5,), generator=tc.Generator().manual_seed(1))
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [
@@ -121,7 +123,7 @@ def test_randint_refusing_draws_nothing():
         tc.randint(5, (2,), requires_grad=True)
     first = tc.randint(5, (8,))
     tc.manual_seed(0)
-    np.testing.assert_array_equal(tc.randint(5, (8,)).data, first.data)
+    np.testing.assert_array_equal(tc.randint(5, (8,)).detach().numpy(), first.detach().numpy())
 
 
 def test_randint_dtype_and_shape_match_pytorch():
@@ -138,11 +140,13 @@ def test_rand_like_and_randn_like_keep_shape_and_floating_dtype():
         assert make(x).shape == (3, 4) and make(x).dtype == np.float64
         assert make(x, dtype=tc.float32).dtype == np.float32
         assert make(x, requires_grad=True).requires_grad
-    assert np.all((tc.rand_like(tc.zeros(1000)).data >= 0) & (tc.rand_like(tc.zeros(1000)).data < 1))
+    assert np.all(
+        (tc.rand_like(tc.zeros(1000)).detach().numpy() >= 0) & (tc.rand_like(tc.zeros(1000)).detach().numpy() < 1)
+    )
     tc.manual_seed(1)
     first = tc.randn_like(x)
     tc.manual_seed(1)
-    np.testing.assert_array_equal(tc.randn_like(x).data, first.data)
+    np.testing.assert_array_equal(tc.randn_like(x).detach().numpy(), first.detach().numpy())
 
 
 @pytest.mark.parametrize("make", [tc.rand_like, tc.randn_like])
@@ -154,7 +158,7 @@ def test_random_like_refuses_integer_tensors(make):
 def test_full_like_keeps_dtype_and_truncates_for_integers():
     assert tc.full_like(tc.tensor([1, 2]), 2.7).tolist() == [2, 2]
     y = tc.full_like(tc.ones(2, 3), 2.5, requires_grad=True)
-    assert y.shape == (2, 3) and y.dtype == np.float32 and y.requires_grad and np.all(y.data == 2.5)
+    assert y.shape == (2, 3) and y.dtype == np.float32 and y.requires_grad and np.all(y.detach().numpy() == 2.5)
     assert tc.full_like(tc.ones(2), 1, dtype=tc.int32).dtype == np.int32
 
 
@@ -162,7 +166,7 @@ def test_full_like_matches_pytorch():
     torch = pytest.importorskip("torch")
     for data, fill in (([1, 2], 2.7), ([1.0, 2.0], -3), ([[True, False]], 1)):
         ours, theirs = tc.full_like(tc.tensor(data), fill), torch.full_like(torch.tensor(data), fill)
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
         assert ours.dtype == theirs.numpy().dtype
 
 
@@ -179,8 +183,8 @@ def test_from_numpy_shares_memory_and_keeps_dtype(dtype):
     x = tc.from_numpy(array)
     assert x.dtype == dtype and x.shape == (2, 3)
     array[0, 0] = 1
-    assert x.data[0, 0] == 1
-    x.data[1, 2] = 1
+    assert x.detach().numpy()[0, 0] == 1
+    x.detach().numpy()[1, 2] = 1
     assert array[1, 2] == 1
 
 
@@ -207,18 +211,18 @@ def test_from_numpy_matches_pytorch():
     for array in (np.arange(6.0).reshape(2, 3), np.arange(4, dtype=np.int32), np.array([True, False])):
         ours, theirs = tc.from_numpy(array), torch.from_numpy(array)
         assert ours.dtype == theirs.numpy().dtype
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
 
 
 def test_as_tensor_shares_when_it_can():
     array = np.zeros(3)
     shared = tc.as_tensor(array)
     array[0] = 5
-    assert shared.data[0] == 5 and shared.dtype == np.float64
-    assert tc.as_tensor(array, dtype=tc.float64).data is array
+    assert shared.detach().numpy()[0] == 5 and shared.dtype == np.float64
+    assert tc.as_tensor(array, dtype=tc.float64).detach().numpy() is array
     converted = tc.as_tensor(array, dtype=tc.float32)
     array[1] = 7
-    assert converted.dtype == np.float32 and converted.data[1] == 0
+    assert converted.dtype == np.float32 and converted.detach().numpy()[1] == 0
     x = tc.ones(2)
     assert tc.as_tensor(x) is x and tc.as_tensor(x, dtype=tc.float32) is x
     assert tc.as_tensor(x, dtype=tc.float64).dtype == np.float64
@@ -228,7 +232,7 @@ def test_as_tensor_shares_when_it_can():
 def test_as_tensor_conversion_records_the_gradient():
     x = tc.ones(2, requires_grad=True)
     tc.as_tensor(x, dtype=tc.float64).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [1.0, 1.0])
 
 
 def test_as_tensor_matches_pytorch():
@@ -236,4 +240,4 @@ def test_as_tensor_matches_pytorch():
     for data in ([1, 2], [1.5, 2.0], 3, np.arange(3.0), [[True], [False]]):
         ours, theirs = tc.as_tensor(data), torch.as_tensor(data)
         assert ours.dtype == theirs.numpy().dtype
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())

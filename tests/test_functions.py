@@ -29,22 +29,22 @@ MIRRORS = [
 @pytest.mark.parametrize(("name", "args", "method"), MIRRORS, ids=[m[0] for m in MIRRORS])
 def test_top_level_function_mirrors_the_method(name, args, method):
     x = tc.tensor(X)
-    np.testing.assert_array_equal(getattr(tc, name)(x, *args).data, method(x).data)
+    np.testing.assert_array_equal(getattr(tc, name)(x, *args).detach().numpy(), method(x).detach().numpy())
 
 
 @pytest.mark.parametrize(("name", "args", "method"), MIRRORS, ids=[m[0] for m in MIRRORS])
 def test_top_level_function_matches_pytorch(name, args, method):
     torch = pytest.importorskip("torch")
-    torch_args = tuple(torch.tensor(a.data) if isinstance(a, tc.Tensor) else a for a in args)
+    torch_args = tuple(torch.tensor(a.detach().numpy()) if isinstance(a, tc.Tensor) else a for a in args)
     ours = getattr(tc, name)(tc.tensor(X), *args)
     theirs = getattr(torch, name)(torch.tensor(X), *torch_args)
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy(), rtol=1e-12)
 
 
 def test_log_and_sqrt_mirror_the_methods():
     x = tc.tensor(POSITIVE)
-    np.testing.assert_array_equal(tc.log(x).data, x.log().data)
-    np.testing.assert_array_equal(tc.sqrt(x).data, x.sqrt().data)
+    np.testing.assert_array_equal(tc.log(x).detach().numpy(), x.log().detach().numpy())
+    np.testing.assert_array_equal(tc.sqrt(x).detach().numpy(), x.sqrt().detach().numpy())
 
 
 def test_numel_allclose_equal():
@@ -109,12 +109,12 @@ def test_max_of_two_tensors_gradient_matches_pytorch_with_ties():
         ours_a, ours_b = tc.tensor(a, requires_grad=True), tc.tensor(b, requires_grad=True)
         theirs_a, theirs_b = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
         ours, theirs = ours_op(ours_a, ours_b), theirs_op(theirs_a, theirs_b)
-        np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
         weights = np.arange(1.0, 7.0).reshape(2, 3)
         (ours * tc.tensor(weights)).sum().backward()
         (theirs * torch.tensor(weights)).sum().backward()
-        np.testing.assert_array_equal(ours_a.grad.data, theirs_a.grad.numpy())
-        np.testing.assert_array_equal(ours_b.grad.data, theirs_b.grad.numpy())
+        np.testing.assert_array_equal(ours_a.grad.detach().numpy(), theirs_a.grad.numpy())
+        np.testing.assert_array_equal(ours_b.grad.detach().numpy(), theirs_b.grad.numpy())
 
 
 def test_max_with_a_dim_refuses_out():
@@ -128,11 +128,11 @@ def test_out_receives_the_result_in_place():
     version = out._version
     result = tc.matmul(x, x.T, out=out)
     assert result is out and out._version == version + 1
-    np.testing.assert_array_equal(out.data, (x @ x.T).data)
+    np.testing.assert_array_equal(out.detach().numpy(), (x @ x.T).detach().numpy())
     for call, expected in [(lambda o: tc.add(x, 1, alpha=2, out=o), x + 2), (lambda o: tc.mul(x, x, out=o), x * x),
                            (lambda o: tc.exp(x, out=o), x.exp()), (lambda o: tc.clamp(x, 2, 3, out=o), x.clamp(2, 3)),
                            (lambda o: tc.max(x, x.T, out=o), tc.max(x, x.T))]:
-        np.testing.assert_array_equal(call(out).data, expected.data)
+        np.testing.assert_array_equal(call(out).detach().numpy(), expected.detach().numpy())
 
 
 def test_out_views_and_aliases_see_the_result():
@@ -190,7 +190,7 @@ def test_out_matches_pytorch():
         ours_out, theirs_out = tc.zeros(2, 3, dtype=tc.float64), torch.zeros(2, 3, dtype=torch.float64)
         getattr(tc, name)(tc.tensor(POSITIVE), *ours_args, out=ours_out)
         getattr(torch, name)(torch.tensor(POSITIVE), *torch_args, out=theirs_out)
-        np.testing.assert_allclose(ours_out.data, theirs_out.numpy(), rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(ours_out.detach().numpy(), theirs_out.numpy(), rtol=1e-12, err_msg=name)
 
 
 def test_tensor_tutorial_snippet_runs():

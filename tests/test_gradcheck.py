@@ -279,9 +279,9 @@ def test_seed_changes_the_directions_and_fixes_them():
 
 def test_float32_inputs_are_checked_in_float64_and_left_as_they_were():
     x = Tensor(np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32), requires_grad=True)
-    before = x.data.copy()
+    before = x.detach().numpy().copy()
     assert tc.gradcheck(lambda t: (t * t).tanh(), [x], atol=1e-8, rtol=1e-7)
-    assert x.dtype == np.float32 and x.grad is None and np.array_equal(x.data, before)
+    assert x.dtype == np.float32 and x.grad is None and np.array_equal(x.detach().numpy(), before)
 
 
 def test_the_step_scales_with_the_magnitude_of_each_element():
@@ -294,13 +294,13 @@ def test_a_module_has_every_parameter_checked_and_restored_to_float32():
     tc.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
     x = tc.randn(2, 1, 4, 4, requires_grad=True)
-    weights = {name: p.data.copy() for name, p in model.named_parameters()}
+    weights = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
     report = check_gradients(model, [x], atol=1e-7, rtol=1e-6)
     assert report.ok
     assert [r.label for r in report.inputs] == ["input 0", "parameter '0.weight'", "parameter '0.bias'",
                                                 "parameter '3.weight'", "parameter '3.bias'"]
     for name, p in model.named_parameters():
-        assert p.dtype == np.float32 and p.grad is None and np.array_equal(p.data, weights[name])
+        assert p.dtype == np.float32 and p.grad is None and np.array_equal(p.detach().numpy(), weights[name])
 
 
 def test_a_whole_small_cnn_is_checked_in_one_call():
@@ -332,9 +332,9 @@ def test_a_module_with_a_broken_layer_names_the_parameter():
 def test_batchnorm_running_statistics_are_restored_after_the_check():
     nn = tc.nn
     layer = nn.BatchNorm1d(3)
-    mean_before = layer.running_mean.data.copy()
+    mean_before = layer.running_mean.detach().numpy().copy()
     assert tc.gradcheck(layer, [leaf(4, 3)], atol=1e-6, rtol=1e-5)
-    assert np.array_equal(layer.running_mean.data, mean_before) and layer.running_mean.dtype == np.float32
+    assert np.array_equal(layer.running_mean.detach().numpy(), mean_before) and layer.running_mean.dtype == np.float32
 
 
 # ----- bad input --------------------------------------------------------------------------------
@@ -345,7 +345,7 @@ def test_no_input_requiring_grad_is_a_value_error():
 
 def test_fn_returning_a_non_tensor_is_a_type_error():
     with pytest.raises(TypeError, match="must return a floating Tensor"):
-        tc.gradcheck(lambda t: t.data, [leaf(2)])
+        tc.gradcheck(lambda t: t.detach().numpy(), [leaf(2)])
 
 
 def test_a_random_fn_is_refused_as_not_deterministic():

@@ -24,14 +24,14 @@ def log_softmax(x, axis=1):
 def test_cross_entropy_worked_example():
     logits = Tensor(np.array([[0.0, 0.0], [2.0, 0.0]]))
     out = loss.cross_entropy(logits, np.array([0, 1]), reduction="none")
-    np.testing.assert_allclose(out.data, [np.log(2), np.log(1 + np.exp(2))])
+    np.testing.assert_allclose(out.detach().numpy(), [np.log(2), np.log(1 + np.exp(2))])
 
 
 def test_cross_entropy_with_weight_smoothing_and_ignore_index_follows_pytorchs_formula():
     rng = np.random.default_rng(0)
     x, weight, eps = rng.standard_normal((5, 4)), rng.uniform(0.5, 2, 4), 0.2
     target = np.array([0, 3, -100, 2, 1])
-    out = loss.cross_entropy(Tensor(x), target, Tensor(weight), label_smoothing=eps).data
+    out = loss.cross_entropy(Tensor(x), target, Tensor(weight), label_smoothing=eps).detach().numpy()
     logp, valid = log_softmax(x), target != -100
     picked = np.where(valid, -weight[target % 4] * logp[np.arange(5), target % 4], 0)
     smooth = np.where(valid, -(weight * logp).sum(axis=1), 0)
@@ -42,50 +42,53 @@ def test_cross_entropy_with_weight_smoothing_and_ignore_index_follows_pytorchs_f
 def test_cross_entropy_with_probabilities_is_the_expected_negative_log_likelihood():
     rng = np.random.default_rng(1)
     x, probs = rng.standard_normal((3, 4, 2)), rng.dirichlet(np.ones(4), size=(3, 2)).transpose(0, 2, 1)
-    out = loss.cross_entropy(Tensor(x), Tensor(probs), reduction="none").data
+    out = loss.cross_entropy(Tensor(x), Tensor(probs), reduction="none").detach().numpy()
     np.testing.assert_allclose(out, -(probs * log_softmax(x)).sum(axis=1))
 
 
 def test_nll_loss_picks_the_target_log_probability():
     logp = np.log(np.array([[0.2, 0.8], [0.6, 0.4]]))
     out = loss.nll_loss(Tensor(logp), np.array([1, 0]))
-    np.testing.assert_allclose(out.data, -(np.log(0.8) + np.log(0.6)) / 2)
+    np.testing.assert_allclose(out.detach().numpy(), -(np.log(0.8) + np.log(0.6)) / 2)
 
 
 def test_binary_cross_entropy_clamps_its_logs_at_minus_100():
     p = Tensor(np.array([0.0, 1.0, 0.5]), requires_grad=True)
     out = loss.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0]), reduction="none")
-    np.testing.assert_allclose(out.data, [100.0, 100.0, np.log(2)])
+    np.testing.assert_allclose(out.detach().numpy(), [100.0, 100.0, np.log(2)])
     out.sum().backward()
-    assert np.isfinite(p.grad.data).all()
+    assert np.isfinite(p.grad.detach().numpy()).all()
 
 
 def test_binary_cross_entropy_with_logits_equals_bce_of_the_sigmoid():
     rng = np.random.default_rng(2)
     z, y = rng.uniform(-5, 5, (4, 3)), rng.uniform(0, 1, (4, 3))
     p = 1 / (1 + np.exp(-z))
-    np.testing.assert_allclose(loss.binary_cross_entropy_with_logits(Tensor(z), y).data,
-                               loss.binary_cross_entropy(Tensor(p), y).data, rtol=1e-12)
+    np.testing.assert_allclose(loss.binary_cross_entropy_with_logits(Tensor(z), y).detach().numpy(),
+                               loss.binary_cross_entropy(Tensor(p), y).detach().numpy(), rtol=1e-12)
     pos_weight = np.array([1.0, 2.0, 3.0])
     expected = -(pos_weight * y * np.log(p) + (1 - y) * np.log(1 - p)).mean()
-    np.testing.assert_allclose(loss.binary_cross_entropy_with_logits(Tensor(z), y, pos_weight=pos_weight).data,
-                               expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        loss.binary_cross_entropy_with_logits(Tensor(z), y, pos_weight=pos_weight).detach().numpy(),
+        expected,
+        rtol=1e-12,
+    )
 
 
 def test_mse_loss_reductions():
     x, y = Tensor(np.array([1.0, 2.0, 4.0])), np.array([0.0, 0.0, 0.0])
     assert loss.mse_loss(x, y).item() == pytest.approx(7.0)
     assert loss.mse_loss(x, y, reduction="sum").item() == pytest.approx(21.0)
-    np.testing.assert_allclose(loss.mse_loss(x, y, reduction="none").data, [1, 4, 16])
+    np.testing.assert_allclose(loss.mse_loss(x, y, reduction="none").detach().numpy(), [1, 4, 16])
 
 
 def test_ignored_targets_get_no_gradient_and_leave_the_mean():
     x = Tensor(np.random.default_rng(3).standard_normal((3, 4)), requires_grad=True)
     out = loss.cross_entropy(x, np.array([1, -100, 2]))
     out.backward()
-    np.testing.assert_array_equal(x.grad.data[1], 0)
-    kept = loss.cross_entropy(Tensor(x.data[[0, 2]]), np.array([1, 2]))
-    np.testing.assert_allclose(out.data, kept.data)
+    np.testing.assert_array_equal(x.grad.detach().numpy()[1], 0)
+    kept = loss.cross_entropy(Tensor(x.detach().numpy()[[0, 2]]), np.array([1, 2]))
+    np.testing.assert_allclose(out.detach().numpy(), kept.detach().numpy())
 
 
 # ----- gradients ------------------------------------------------------------------------------------
@@ -147,7 +150,7 @@ def test_cross_entropy_backward_is_softmax_minus_one_hot():
     loss.cross_entropy(logits, np.array([4, 0, 2]), reduction="sum").backward()
     expected = np.exp(log_softmax(x))
     expected[[0, 1, 2], [4, 0, 2]] -= 1
-    np.testing.assert_allclose(logits.grad.data, expected, atol=1e-14)
+    np.testing.assert_allclose(logits.grad.detach().numpy(), expected, atol=1e-14)
 
 
 # ----- stability and dtypes -------------------------------------------------------------------------
@@ -174,9 +177,9 @@ def test_every_loss_is_finite_without_warnings_at_extreme_inputs(scale):
             for result in losses:
                 result.backward()
             results += losses
-            assert np.isfinite(x.grad.data).all() and np.isfinite(probs.grad.data).all()
+            assert np.isfinite(x.grad.detach().numpy()).all() and np.isfinite(probs.grad.detach().numpy()).all()
         for result in results:
-            assert np.isfinite(result.data).all(), result
+            assert np.isfinite(result.detach().numpy()).all(), result
 
 
 @pytest.mark.parametrize(("name", "options"), [
@@ -264,8 +267,8 @@ def test_all_ignored_targets_give_pytorchs_loss_and_zero_gradients(name, options
     out = getattr(loss, name)(logits, np.array([-100, -100]), reduction=reduction, **options)
     out.sum().backward()
     expected = {"mean": np.nan, "sum": 0.0, "none": [0.0, 0.0]}[reduction]  # 'mean' divides 0 by a weight sum of 0
-    np.testing.assert_array_equal(out.data, expected)
-    np.testing.assert_array_equal(logits.grad.data, np.zeros((2, 3)))
+    np.testing.assert_array_equal(out.detach().numpy(), expected)
+    np.testing.assert_array_equal(logits.grad.detach().numpy(), np.zeros((2, 3)))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -277,12 +280,14 @@ def test_all_ignored_targets_match_torch(name, options, reduction):
     out = getattr(loss, name)(ours, np.array([-100, -100]), reduction=reduction, **options)
     out.sum().backward()
     theirs = torch.tensor(logits, requires_grad=True)
-    torch_options = {k: torch.from_numpy(v.data) if isinstance(v, Tensor) else v for k, v in options.items()}
+    torch_options = {
+        k: torch.from_numpy(v.detach().numpy()) if isinstance(v, Tensor) else v for k, v in options.items()
+    }
     expected = getattr(torch.nn.functional, name)(theirs, torch.tensor([-100, -100]), reduction=reduction,
                                                   **torch_options)
     expected.sum().backward()
-    np.testing.assert_array_equal(out.data, expected.detach().numpy())
-    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+    np.testing.assert_array_equal(ours.grad.detach().numpy(), theirs.grad.numpy())
 
 
 def test_zero_weight_targets_that_are_not_ignored_give_nan_gradients_as_torch():
@@ -293,25 +298,25 @@ def test_zero_weight_targets_that_are_not_ignored_give_nan_gradients_as_torch():
     loss.cross_entropy(ours, np.array([0, 0]), Tensor(weight)).backward()
     theirs = torch.tensor(logits, requires_grad=True)
     torch.nn.functional.cross_entropy(theirs, torch.tensor([0, 0]), torch.from_numpy(weight)).backward()
-    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    np.testing.assert_array_equal(ours.grad.detach().numpy(), theirs.grad.numpy())
 
 
 def test_sgd_step_after_an_all_ignored_batch_leaves_the_weights_finite():
     model = tc.nn.Linear(3, 4)
     optimizer = tc.optim.SGD(model.parameters(), lr=0.1)
-    before = model.weight.data.copy()
+    before = model.weight.detach().numpy().copy()
     out = loss.cross_entropy(model(tc.randn(2, 3)), np.array([-100, -100]))
     optimizer.zero_grad()
     out.backward()
     optimizer.step()
-    np.testing.assert_array_equal(model.weight.data, before)
+    np.testing.assert_array_equal(model.weight.detach().numpy(), before)
 
 
 def test_ignored_row_with_minus_inf_logits_has_zero_loss():
     """The ignored row gathers class 0 internally; its -inf must not become 0 * -inf = NaN (PyTorch: 0)."""
     logits = Tensor(np.array([[-np.inf, 0.0], [1.0, 2.0]]), requires_grad=True)
     out = loss.cross_entropy(logits, np.array([-100, 1]), reduction="none")
-    np.testing.assert_allclose(out.data, [0.0, np.log1p(np.exp(-1.0))])
+    np.testing.assert_allclose(out.detach().numpy(), [0.0, np.log1p(np.exp(-1.0))])
 
 
 def test_mse_loss_promotes_an_int_input_with_a_float_target():
@@ -382,5 +387,5 @@ def test_losses_near_float32s_max_are_quiet_and_match_torch(name, x, y):
     theirs_x = torch.tensor(x, requires_grad=True)
     expected = getattr(torch.nn.functional, name)(theirs_x, torch.tensor(y))
     expected.backward()
-    np.testing.assert_array_equal(out.data, expected.detach().numpy())
-    np.testing.assert_array_equal(ours_x.grad.data, theirs_x.grad.numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+    np.testing.assert_array_equal(ours_x.grad.detach().numpy(), theirs_x.grad.numpy())

@@ -164,7 +164,7 @@ def _assert_same_model(original, loaded):
     assert list(loaded_state) == list(original_state)
     for key, value in original_state.items():
         assert loaded_state[key].dtype == value.dtype, key
-        np.testing.assert_array_equal(loaded_state[key].data, value.data, err_msg=key)
+        np.testing.assert_array_equal(loaded_state[key].detach().numpy(), value.detach().numpy(), err_msg=key)
     assert [(name, p.requires_grad) for name, p in loaded.named_parameters()] == \
         [(name, p.requires_grad) for name, p in original.named_parameters()]
     for (_, original_module), (_, loaded_module) in zip(original_modules, loaded_modules):
@@ -194,7 +194,7 @@ def test_every_layer_round_trips_whole(case, training, tmp_path):
         tc.manual_seed(2)
         expected = original(*inputs)
         tc.manual_seed(2)
-        np.testing.assert_array_equal(loaded(*inputs).data, expected.data)
+        np.testing.assert_array_equal(loaded(*inputs).detach().numpy(), expected.detach().numpy())
         _assert_same_model(original, loaded)  # and the forward moved both models' statistics alike
 
 
@@ -232,7 +232,7 @@ def test_a_trained_cnn_saved_whole_predicts_and_trains_on_as_the_original(tmp_pa
     model.eval()
     loaded.eval()
     test_images = tc.Tensor(digits.x_test[:32].astype(np.float32))
-    np.testing.assert_array_equal(loaded(test_images).data, model(test_images).data)
+    np.testing.assert_array_equal(loaded(test_images).detach().numpy(), model(test_images).detach().numpy())
 
     model.train()
     loaded.train()
@@ -241,7 +241,7 @@ def test_a_trained_cnn_saved_whole_predicts_and_trains_on_as_the_original(tmp_pa
     tc.manual_seed(3)
     assert _train(loaded, loaded_optimizer, images, labels, 3) == expected
     for (name, p), q in zip(model.named_parameters(), loaded.parameters()):
-        np.testing.assert_array_equal(q.data, p.data, err_msg=name)
+        np.testing.assert_array_equal(q.detach().numpy(), p.detach().numpy(), err_msg=name)
 
 
 def test_a_checkpoint_dict_with_a_model_a_shared_layer_and_an_optimizer_state(tmp_path):
@@ -260,10 +260,10 @@ def test_a_checkpoint_dict_with_a_model_a_shared_layer_and_an_optimizer_state(tm
 def test_loading_leaves_the_global_random_stream_alone(tmp_path):
     tc.save(nn.Sequential(nn.Linear(50, 50), nn.Conv2d(3, 8, 3)), tmp_path / "model.npz")
     tc.manual_seed(5)
-    expected = tc.randn(4).data
+    expected = tc.randn(4).detach().numpy()
     tc.manual_seed(5)
     tc.load(tmp_path / "model.npz", weights_only=False)
-    np.testing.assert_array_equal(tc.randn(4).data, expected)
+    np.testing.assert_array_equal(tc.randn(4).detach().numpy(), expected)
 
 
 # ----- refused on save ----------------------------------------------------------------------------------------
@@ -324,8 +324,9 @@ def test_weights_only_default_refuses_a_whole_model_as_pytorch_does(tmp_path):
         assert isinstance(error.value, ValueError) and isinstance(error.value, pickle.UnpicklingError)
     tc.save({"w": tc.ones(2)}, tmp_path / "weights.npz")  # a state dict loads with any weights_only
     for weights_only in (None, True, False):
-        np.testing.assert_array_equal(tc.load(tmp_path / "weights.npz", weights_only=weights_only)["w"].data,
-                                      np.ones(2))
+        np.testing.assert_array_equal(
+            tc.load(tmp_path / "weights.npz", weights_only=weights_only)["w"].detach().numpy(), np.ones(2)
+        )
 
 
 def test_torch_refuses_a_whole_model_with_the_same_exception_class(tmp_path):
@@ -470,7 +471,7 @@ def test_tensors_registered_after_construction_are_kept(tmp_path):
     loaded = tc.load(tmp_path / "model.npz", weights_only=False)
     _assert_same_model(conv, loaded)
     assert "mask" in loaded._non_persistent and not loaded.scale.requires_grad
-    np.testing.assert_array_equal(loaded.mask.data, np.ones((2, 1, 1, 1)))
+    np.testing.assert_array_equal(loaded.mask.detach().numpy(), np.ones((2, 1, 1, 1)))
 
 
 def test_a_tensor_added_under_a_method_name_is_refused(tmp_path):

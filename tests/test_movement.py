@@ -43,17 +43,17 @@ def test_getitem_int_then_array_picks_pytorchs_values_and_adds_repeated_gradient
     data = np.arange(24.0).reshape(2, 3, 4)
     x = Tensor(data, requires_grad=True)
     out = x[0, :, [1, 1, 3]]
-    np.testing.assert_array_equal(out.data, data[0][:, [1, 1, 3]])
+    np.testing.assert_array_equal(out.detach().numpy(), data[0][:, [1, 1, 3]])
     out.backward(np.ones((3, 3)))
     expected = np.zeros((2, 3, 4))
     expected[0, :, 1], expected[0, :, 3] = 2.0, 1.0
-    np.testing.assert_array_equal(x.grad.data, expected)
+    np.testing.assert_array_equal(x.grad.detach().numpy(), expected)
 
 
 def test_getitem_index_list_inside_a_tuple_adds_repeated_gradients():
     x = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
     x[[0, 0, 2], :].sum().backward()  # a list in a tuple repeats positions just as an array does
-    np.testing.assert_array_equal(x.grad.data, [[2.0, 2.0], [0.0, 0.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [[2.0, 2.0], [0.0, 0.0], [1.0, 1.0]])
 
 
 def test_torch_index_keeps_numpys_single_step_where_they_agree():
@@ -118,11 +118,11 @@ def test_getitem_matches_pytorch_in_shape_values_and_gradient(case, seed):
     ours_in = Tensor(data, requires_grad=True)
     ours = ours_in[index]
     assert ours.shape == tuple(theirs.shape), f"index {index} of shape {shape}"
-    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
     grad_output = np.random.default_rng(seed + 1).standard_normal(ours.shape)
     ours.backward(grad_output)
     theirs.backward(torch.from_numpy(grad_output))
-    np.testing.assert_allclose(ours_in.grad.data, theirs_in.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours_in.grad.detach().numpy(), theirs_in.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 # ----- 0-d tensors: dim 0 and -1 name their one element, as in PyTorch ------------------------------------

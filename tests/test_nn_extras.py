@@ -22,12 +22,12 @@ def test_dropout2d_drops_whole_channels_and_scales_the_rest():
     tc.manual_seed(0)
     x = tc.tensor(np.ones((8, 16, 3, 3)), requires_grad=True)
     out = F.dropout2d(x, p=0.25)
-    per_channel = out.data.reshape(8, 16, 9)
+    per_channel = out.detach().numpy().reshape(8, 16, 9)
     assert (per_channel == per_channel[..., :1]).all()  # each channel kept or dropped as one
     assert set(np.unique(per_channel)) <= {0.0, 1 / 0.75}
     assert 0 < (per_channel[..., 0] == 0).sum() < 8 * 16
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, out.data)  # the gradient is the same mask
+    np.testing.assert_array_equal(x.grad.detach().numpy(), out.detach().numpy())  # the gradient is the same mask
 
 
 def test_dropout2d_reads_3d_input_as_n_c_l_with_pytorchs_warning():
@@ -35,7 +35,7 @@ def test_dropout2d_reads_3d_input_as_n_c_l_with_pytorchs_warning():
     x = tc.ones(4, 6, 5)
     with pytest.warns(UserWarning, match="Received a 3D input to dropout2d and assuming that channel-wise 1D"):
         out = F.dropout2d(x, p=0.5)
-    assert (out.data == out.data[..., :1]).all()  # one draw per (n, c), not per (c, h)
+    assert (out.detach().numpy() == out.detach().numpy()[..., :1]).all()  # one draw per (n, c), not per (c, h)
     with pytest.warns(UserWarning, match="Received a 3D input"):  # warned in eval too, as PyTorch
         assert F.dropout2d(x, training=False) is x
 
@@ -54,7 +54,7 @@ def test_dropout2d_identity_cases_and_bad_probability():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a 4-d input warns of nothing
         assert F.dropout2d(x, training=False) is x and F.dropout2d(x, p=0.0) is x
-        assert (F.dropout2d(x, p=1.0).data == 0).all()
+        assert (F.dropout2d(x, p=1.0).detach().numpy() == 0).all()
     with pytest.raises(ValueError, match="has to be between 0 and 1, but got 1.5"):
         F.dropout2d(x, p=1.5)
     with pytest.raises(ValueError, match="has to be between 0 and 1, but got 2"):
@@ -70,7 +70,7 @@ def test_dropout2d_inplace_changes_the_input_and_records_the_mask():
     out = F.dropout2d(hidden, p=0.5, inplace=True)
     assert out is hidden and hidden._version == 1
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, out.data)  # d(2 x * mask) / dx = 2 * mask = out
+    np.testing.assert_array_equal(x.grad.detach().numpy(), out.detach().numpy())  # d(2 x * mask) / dx = 2 * mask = out
 
 
 def test_dropout2d_layer_follows_train_and_eval():
@@ -79,7 +79,7 @@ def test_dropout2d_layer_follows_train_and_eval():
     x = tc.ones(2, 3, 2, 2)
     assert layer.eval()(x) is x
     tc.manual_seed(3)
-    assert set(np.unique(layer.train()(x).data)) <= {0.0, 2.0}
+    assert set(np.unique(layer.train()(x).detach().numpy())) <= {0.0, 2.0}
 
 
 def test_unflatten_splits_one_dim():
@@ -88,7 +88,7 @@ def test_unflatten_splits_one_dim():
     assert repr(layer) == "Unflatten(dim=1, unflattened_size=(2, 5))"
     out = layer(x)
     assert out.shape == (3, 2, 5)
-    np.testing.assert_array_equal(out.data, x.data.reshape(3, 2, 5))
+    np.testing.assert_array_equal(out.detach().numpy(), x.detach().numpy().reshape(3, 2, 5))
     out.sum().backward()
     assert x.grad.shape == (3, 10)
     assert nn.Unflatten(-1, [2, -1])(x).shape == (3, 2, 5)

@@ -38,7 +38,7 @@ def _ours(name, x):
     t = tc.tensor(x, requires_grad=True)
     y = getattr(F, function)(t, **attrs)
     y.backward(np.ones(y.shape, y.dtype))
-    return y.data, t.grad.data
+    return y.detach().numpy(), t.grad.detach().numpy()
 
 
 def _theirs(name, x):
@@ -111,9 +111,9 @@ def test_inplace_matches_pytorchs_inplace(name):
     thidden = tx * 2.0
     getattr(TF, name)(thidden, inplace=True)
     (thidden * thidden).sum().backward()
-    np.testing.assert_allclose(hidden.data, thidden.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(hidden.detach().numpy(), thidden.detach().numpy(), rtol=1e-14)
     rtol = 1e-7 if name == "hardsigmoid" else 1e-12  # PyTorch's hardsigmoid slope: 1/6 in float32
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=rtol, atol=1e-300)
+    np.testing.assert_allclose(x.grad.detach().numpy(), tx.grad.numpy(), rtol=rtol, atol=1e-300)
 
 
 def test_layers_in_a_model_match_pytorch():
@@ -124,8 +124,10 @@ def test_layers_in_a_model_match_pytorch():
     y, ty = x, tx
     for name in names:
         y, ty = getattr(nn, name)()(y), getattr(torch.nn, name)()(ty)
-        np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12, atol=1e-300, err_msg=name)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-300, err_msg=name)
         assert repr(getattr(nn, name)()) == repr(getattr(torch.nn, name)())
     y.sum().backward()
     ty.sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-7)  # hardsigmoid's float32 slope in torch
+    np.testing.assert_allclose(
+        x.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-7
+    )  # hardsigmoid's float32 slope in torch

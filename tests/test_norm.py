@@ -19,10 +19,10 @@ def test_training_updates_running_stats_with_the_unbiased_variance():
     out = norm.batch_norm(x, running_mean, running_var, training=True, momentum=0.1, eps=0.0)
     # Column means 3 and 5; squared deviations sum to 8 and 26: biased variances 8/3 and 26/3,
     # unbiased 4 and 13.
-    np.testing.assert_allclose(running_mean.data, [0.9 * 0 + 0.1 * 3, 0.9 * 0 + 0.1 * 5])
-    np.testing.assert_allclose(running_var.data, [0.9 * 1 + 0.1 * 4, 0.9 * 1 + 0.1 * 13])
-    np.testing.assert_allclose(out.data[:, 0], np.array([-2.0, 0.0, 2.0]) / np.sqrt(8 / 3))
-    np.testing.assert_allclose(out.data[:, 1], np.array([-3.0, -1.0, 4.0]) / np.sqrt(26 / 3))
+    np.testing.assert_allclose(running_mean.detach().numpy(), [0.9 * 0 + 0.1 * 3, 0.9 * 0 + 0.1 * 5])
+    np.testing.assert_allclose(running_var.detach().numpy(), [0.9 * 1 + 0.1 * 4, 0.9 * 1 + 0.1 * 13])
+    np.testing.assert_allclose(out.detach().numpy()[:, 0], np.array([-2.0, 0.0, 2.0]) / np.sqrt(8 / 3))
+    np.testing.assert_allclose(out.detach().numpy()[:, 1], np.array([-3.0, -1.0, 4.0]) / np.sqrt(26 / 3))
 
 
 def test_evaluation_normalises_with_the_running_stats_and_leaves_them_alone():
@@ -30,14 +30,14 @@ def test_evaluation_normalises_with_the_running_stats_and_leaves_them_alone():
     running_mean, running_var = Tensor(np.array([1.0, -1.0])), Tensor(np.array([4.0, 9.0]))
     weight, bias = Tensor(np.array([2.0, 3.0])), Tensor(np.array([0.5, -0.5]))
     out = norm.batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=0.0)
-    np.testing.assert_allclose(out.data, [[0.5, 3 * 3 / 3 - 0.5], [2 * 2 / 2 + 0.5, 3 * 5 / 3 - 0.5]])
-    np.testing.assert_array_equal(running_mean.data, [1.0, -1.0])
-    np.testing.assert_array_equal(running_var.data, [4.0, 9.0])
+    np.testing.assert_allclose(out.detach().numpy(), [[0.5, 3 * 3 / 3 - 0.5], [2 * 2 / 2 + 0.5, 3 * 5 / 3 - 0.5]])
+    np.testing.assert_array_equal(running_mean.detach().numpy(), [1.0, -1.0])
+    np.testing.assert_array_equal(running_var.detach().numpy(), [4.0, 9.0])
 
 
 def test_training_output_has_zero_mean_and_unit_variance_per_channel_for_nchw():
     x = Tensor(np.random.default_rng(0).normal(3.0, 2.0, size=(4, 3, 5, 5)))
-    out = norm.batch_norm(x, None, None, training=True, eps=0.0).data
+    out = norm.batch_norm(x, None, None, training=True, eps=0.0).detach().numpy()
     np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
     np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, atol=1e-12)
 
@@ -47,7 +47,7 @@ def test_float32_with_a_large_mean_keeps_its_precision():
     x = np.random.default_rng(1).normal(1000.0, 0.01, size=(64, 2, 4, 4)).astype(np.float32)
     out = norm.batch_norm(Tensor(x), None, None, training=True, eps=0.0)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out.data.std(axis=(0, 2, 3)), 1, atol=1e-3)
+    np.testing.assert_allclose(out.detach().numpy().std(axis=(0, 2, 3)), 1, atol=1e-3)
 
 
 def _reference_batch_norm(x, weight, bias, eps):
@@ -83,9 +83,9 @@ def test_closed_form_backward_equals_the_backward_of_generic_ops(shape, seed):
     out.backward(grad_output)
     expected = _reference_batch_norm(*generic, 1e-5)
     expected.backward(grad_output)
-    np.testing.assert_allclose(out.data, expected.data, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), atol=1e-12)
     for ours, theirs in zip(fused, generic):
-        np.testing.assert_allclose(ours.grad.data, theirs.grad.data, atol=1e-10)
+        np.testing.assert_allclose(ours.grad.detach().numpy(), theirs.grad.detach().numpy(), atol=1e-10)
 
 
 def test_batch_norm_keeps_float32_and_the_running_stats_dtype():
@@ -120,8 +120,8 @@ def test_bad_running_stats_leave_them_unchanged():
     running_mean, running_var = Tensor(np.zeros(3)), Tensor(np.ones(3))
     with pytest.raises(ValueError):
         norm.batch_norm(Tensor(np.ones((4, 3))), running_mean, running_var, Tensor(np.ones(5)), training=True)
-    np.testing.assert_array_equal(running_mean.data, 0)
-    np.testing.assert_array_equal(running_var.data, 1)
+    np.testing.assert_array_equal(running_mean.detach().numpy(), 0)
+    np.testing.assert_array_equal(running_var.detach().numpy(), 1)
 
 
 # ----- dropout ------------------------------------------------------------------------------------
@@ -129,19 +129,19 @@ def test_dropout_zeroes_about_p_and_scales_the_rest():
     tc.manual_seed(0)
     x = tc.ones(200, 100, requires_grad=True)
     out = dropout_ops.dropout(x, 0.3)
-    dropped = out.data == 0
+    dropped = out.detach().numpy() == 0
     assert abs(dropped.mean() - 0.3) < 0.01
-    np.testing.assert_allclose(out.data[~dropped], 1 / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy()[~dropped], 1 / 0.7, rtol=1e-6)
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, out.data)  # the gradient is the mask
+    np.testing.assert_array_equal(x.grad.detach().numpy(), out.detach().numpy())  # the gradient is the mask
 
 
 def test_dropout_is_repeatable_after_manual_seed():
     x = tc.ones(10, 10)
     tc.manual_seed(3)
-    first = dropout_ops.dropout(x, 0.5).data
+    first = dropout_ops.dropout(x, 0.5).detach().numpy()
     tc.manual_seed(3)
-    np.testing.assert_array_equal(dropout_ops.dropout(x, 0.5).data, first)
+    np.testing.assert_array_equal(dropout_ops.dropout(x, 0.5).detach().numpy(), first)
 
 
 def test_dropout_is_the_identity_in_evaluation_or_with_p_zero_and_zero_with_p_one():
@@ -150,7 +150,7 @@ def test_dropout_is_the_identity_in_evaluation_or_with_p_zero_and_zero_with_p_on
     assert dropout_ops.dropout(x, 0.0) is x
     out = dropout_ops.dropout(x, 1.0)
     out.sum().backward()
-    assert not out.data.any() and not x.grad.data.any()
+    assert not out.detach().numpy().any() and not x.grad.detach().numpy().any()
 
 
 def test_dropout_keeps_float32_and_float64():

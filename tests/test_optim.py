@@ -18,7 +18,7 @@ def _run(optimizer, params, steps, gradient):
     for _ in range(steps):
         optimizer.zero_grad()
         for p in params:
-            p.grad = tc.Tensor(gradient(p.data))
+            p.grad = tc.Tensor(gradient(p.detach().numpy()))
         optimizer.step()
 
 
@@ -34,7 +34,7 @@ def test_sgd_follows_hand_computed_updates(options, expected):
     opt = optim.SGD([p], **options)
     for value in expected:
         _run(opt, [p], 1, lambda x: x)
-        assert p.data[0] == pytest.approx(value, abs=1e-12)
+        assert p.detach().numpy()[0] == pytest.approx(value, abs=1e-12)
 
 
 def test_adam_moves_by_lr_per_step_under_a_constant_gradient():
@@ -42,7 +42,7 @@ def test_adam_moves_by_lr_per_step_under_a_constant_gradient():
     p = _scalar()
     opt = optim.Adam([p], lr=0.1)
     _run(opt, [p], 3, lambda x: np.full_like(x, 2.0))
-    assert p.data[0] == pytest.approx(1 - 3 * 0.1 * 2 / (2 + 1e-8), abs=1e-12)
+    assert p.detach().numpy()[0] == pytest.approx(1 - 3 * 0.1 * 2 / (2 + 1e-8), abs=1e-12)
     assert opt.state_dict()["state"][0]["step"] == 3
 
 
@@ -51,11 +51,11 @@ def test_adamw_decays_weights_before_the_adam_step_and_adam_adds_decay_to_the_gr
     opt = optim.AdamW([p], lr=0.1, weight_decay=0.1)
     _run(opt, [p], 2, lambda x: np.full_like(x, 2.0))
     step = 0.1 * 2 / (2 + 1e-8)
-    assert p.data[0] == pytest.approx((1 * 0.99 - step) * 0.99 - step, abs=1e-12)
+    assert p.detach().numpy()[0] == pytest.approx((1 * 0.99 - step) * 0.99 - step, abs=1e-12)
     q = _scalar()
     _run(optim.Adam([q], lr=0.1, weight_decay=0.5), [q], 1, lambda x: np.zeros_like(x))
     # The gradient is then 0.5 * q only: the first Adam step moves by lr * sign of it.
-    assert q.data[0] == pytest.approx(1 - 0.1 * 0.5 / (0.5 + 1e-8), abs=1e-12)
+    assert q.detach().numpy()[0] == pytest.approx(1 - 0.1 * 0.5 / (0.5 + 1e-8), abs=1e-12)
 
 
 # ----- the contract -------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ def test_parameters_without_gradient_are_left_alone():
     opt = optim.SGD([a, b], lr=0.1)
     a.grad = tc.Tensor(np.array([1.0]))
     opt.step()
-    assert a.data[0] == pytest.approx(0.9) and b.data[0] == 1.0 and b._version == 0
+    assert a.detach().numpy()[0] == pytest.approx(0.9) and b.detach().numpy()[0] == 1.0 and b._version == 0
 
 
 def test_parameter_groups_use_their_own_options_and_defaults_for_the_rest():
@@ -87,7 +87,7 @@ def test_parameter_groups_use_their_own_options_and_defaults_for_the_rest():
     opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9)
     assert opt.param_groups[1]["momentum"] == 0.9
     _run(opt, [a, b], 1, lambda x: x)
-    assert a.data[0] == pytest.approx(0.9) and b.data[0] == pytest.approx(0.5)
+    assert a.detach().numpy()[0] == pytest.approx(0.9) and b.detach().numpy()[0] == pytest.approx(0.5)
 
 
 def test_zero_grad_drops_or_zeroes():
@@ -95,7 +95,7 @@ def test_zero_grad_drops_or_zeroes():
     opt = optim.SGD([p], lr=0.1)
     p.grad = tc.Tensor(np.array([3.0]))
     opt.zero_grad(set_to_none=False)
-    assert p.grad.data[0] == 0
+    assert p.grad.detach().numpy()[0] == 0
     opt.zero_grad()
     assert p.grad is None
 
@@ -110,7 +110,7 @@ def test_step_calls_the_closure_and_returns_its_loss():
         loss.backward()
         return loss
 
-    assert opt.step(closure).item() == pytest.approx(2.0) and p.data[0] == pytest.approx(1.5)
+    assert opt.step(closure).item() == pytest.approx(2.0) and p.detach().numpy()[0] == pytest.approx(1.5)
 
 
 def _train(model, opt, x, y, steps):
@@ -139,7 +139,7 @@ def test_state_dict_round_trip_continues_exactly_like_uninterrupted_training(mak
     twin_opt.load_state_dict(saved_opt)
     _train(twin, twin_opt, x, y, 2)
     for a, b in zip(model.parameters(), twin.parameters(), strict=True):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def test_load_state_dict_with_wrong_shapes_or_group_count_raises_before_changing_anything():
@@ -190,13 +190,13 @@ def test_updates_match_torch_over_several_steps_with_two_groups(name, options):
     opt = getattr(optim, name)([{"params": ours[:1]}, {"params": ours[1:], "lr": 0.03}], **options)
     topt = getattr(torch.optim, name)([{"params": theirs[:1]}, {"params": theirs[1:], "lr": 0.03}], **options)
     for step in range(5):
-        grads = [np.sin(s * (step + 1)) + s for s in [p.data for p in ours]]
+        grads = [np.sin(s * (step + 1)) + s for s in [p.detach().numpy() for p in ours]]
         for p, t, g in zip(ours, theirs, grads, strict=True):
             p.grad, t.grad = tc.Tensor(g.copy()), torch.tensor(g.copy())
         opt.step()
         topt.step()
     for p, t in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 # ----- options: checked when given, NumPy scalars taken, NaN refused -------------------------------
@@ -220,7 +220,7 @@ def test_numpy_scalar_options_step_exactly_like_the_python_numbers():
     opt_b = optim.Adam([b], lr=float(np.float32(0.1)), betas=(float(np.float32(0.8)), float(np.float32(0.9))))
     _run(opt_a, [a], 3, lambda x: x + 1)
     _run(opt_b, [b], 3, lambda x: x + 1)
-    assert a.data[0] == b.data[0]
+    assert a.detach().numpy()[0] == b.detach().numpy()[0]
 
 
 @pytest.mark.parametrize("make, name", [
@@ -281,9 +281,9 @@ def test_a_one_element_tensor_lr_is_read_once_as_a_number():
     p = _scalar()
     opt = optim.SGD([p], lr=lr)
     assert opt.param_groups[0]["lr"] == 0.5 and type(opt.param_groups[0]["lr"]) is float
-    lr.data[...] = 100.0  # the optimizer keeps its number: set group["lr"] to change it
+    lr.detach().numpy()[...] = 100.0  # the optimizer keeps its number: set group["lr"] to change it
     _run(opt, [p], 1, lambda x: x)
-    assert p.data[0] == 0.5
+    assert p.detach().numpy()[0] == 0.5
 
 
 def test_option_rules_match_torch_on_what_is_accepted_and_refused():
@@ -321,7 +321,7 @@ def test_option_rules_match_torch_on_what_is_accepted_and_refused():
 def _snapshot(opt):
     """Copies of every parameter, its version and its state, to compare after a failed call."""
     params = [p for group in opt.param_groups for p in group["params"]]
-    return ([p.data.copy() for p in params], [p._version for p in params],
+    return ([p.detach().numpy().copy() for p in params], [p._version for p in params],
             copy.deepcopy(opt.state), copy.deepcopy([{k: v for k, v in g.items() if k != "params"}
                                                      for g in opt.param_groups]))
 
@@ -330,7 +330,7 @@ def _assert_unchanged(opt, snapshot):
     params_before, versions_before, state_before, groups_before = snapshot
     params = [p for group in opt.param_groups for p in group["params"]]
     for p, before, version in zip(params, params_before, versions_before, strict=True):
-        np.testing.assert_array_equal(p.data, before)
+        np.testing.assert_array_equal(p.detach().numpy(), before)
         assert p._version == version
     assert set(opt.state) == set(state_before)
     for key, entry in state_before.items():
@@ -362,7 +362,7 @@ _OPTIMIZERS = [
 def test_a_wrong_shape_gradient_raises_naming_the_parameter_and_changes_nothing(make, bad_grad, where):
     params, opt = _three_params_after_one_step(make)
     for p in params:
-        p.grad = tc.Tensor(p.data + 1)
+        p.grad = tc.Tensor(p.detach().numpy() + 1)
     params[1].grad = tc.Tensor(bad_grad)  # would broadcast onto the parameter
     snapshot = _snapshot(opt)
     with pytest.raises(RuntimeError, match=where):
@@ -375,7 +375,7 @@ def test_a_wrong_shape_gradient_raises_naming_the_parameter_and_changes_nothing(
 def test_a_non_float_gradient_raises_type_error_and_changes_nothing(make, dtype):
     params, opt = _three_params_after_one_step(make)
     for p in params:
-        p.grad = tc.Tensor(p.data + 1)
+        p.grad = tc.Tensor(p.detach().numpy() + 1)
     params[2].grad = tc.Tensor._make(np.ones((2, 2), dtype), None)  # _make: Tensor() itself refuses complex
     snapshot = _snapshot(opt)
     with pytest.raises(TypeError, match=rf"parameter 0 of group 1: the gradient has dtype {np.dtype(dtype)}"):
@@ -388,7 +388,7 @@ def test_a_parameter_replaced_by_an_array_of_another_shape_is_refused_by_step(ma
     params, opt = _three_params_after_one_step(make)
     params[2].data = np.ones(4)  # the state still holds (2, 2) arrays
     for p in params:
-        p.grad = tc.Tensor(p.data + 1)
+        p.grad = tc.Tensor(p.detach().numpy() + 1)
     snapshot = _snapshot(opt)
     with pytest.raises(RuntimeError, match=r"parameter 0 of group 1 \(shape \(4,\)\).*\(2, 2\)"):
         opt.step()
@@ -401,14 +401,14 @@ def test_a_gradient_that_is_not_a_tensor_is_refused():
     p.grad = np.ones(1)
     with pytest.raises(TypeError, match=r"\.grad must be a Tensor"):
         opt.step()
-    assert p.data[0] == 1.0
+    assert p.detach().numpy()[0] == 1.0
 
 
 def test_options_changed_after_construction_are_checked_by_step_before_anything_changes():
     params, opt = _three_params_after_one_step(lambda g: optim.Adam(g, lr=0.1))
     opt.param_groups[1]["lr"] = float("nan")
     for p in params:
-        p.grad = tc.Tensor(p.data + 1)
+        p.grad = tc.Tensor(p.detach().numpy() + 1)
     snapshot = _snapshot(opt)
     with pytest.raises(ValueError, match="parameter group 1: invalid lr=nan"):
         opt.step()
@@ -427,7 +427,9 @@ def test_a_gradient_of_another_float_width_is_cast_to_the_parameter_dtype():
     p.grad = tc.Tensor(np.array([1.0, 0.1], np.float64))
     opt.step()
     assert p.dtype == np.float32
-    np.testing.assert_array_equal(p.data, np.float32(1) - np.float32(0.5) * np.array([1.0, 0.1], np.float32))
+    np.testing.assert_array_equal(
+        p.detach().numpy(), np.float32(1) - np.float32(0.5) * np.array([1.0, 0.1], np.float32)
+    )
 
 
 # ----- load_state_dict: the whole state checked before anything changes ---------------------------
@@ -534,14 +536,14 @@ def test_sgd_state_without_a_momentum_buffer_loads_as_in_torch(entry):
         {"lr": 0.2, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False, "params": [0]}]})
     _run(opt, [p], 2, lambda x: x)
     # The buffer starts from the first gradient: 1 -> 0.8 -> 0.8 - 0.2 * (0.9 * 1 + 0.8).
-    assert p.data[0] == pytest.approx(0.8 - 0.2 * (0.9 + 0.8), abs=1e-15)
+    assert p.detach().numpy()[0] == pytest.approx(0.8 - 0.2 * (0.9 + 0.8), abs=1e-15)
 
 
 def test_load_state_dict_takes_a_step_count_as_a_0d_array_and_casts_arrays_to_the_parameter_dtype():
     _, source = _adam_after_steps()
     state = _copied_state_dict(source)
     state["state"][0]["step"] = np.array(2.0, np.float32)  # torch's layout
-    state["state"][0]["exp_avg"] = state["state"][0]["exp_avg"].data.astype(np.float32)
+    state["state"][0]["exp_avg"] = state["state"][0]["exp_avg"].detach().numpy().astype(np.float32)
     _, opt = _adam_after_steps()
     opt.load_state_dict(state)
     entry = opt.state[id(opt.param_groups[0]["params"][0])]
@@ -555,7 +557,7 @@ def test_loaded_state_is_a_copy_and_options_are_normalized():
     _, opt = _adam_after_steps()
     opt.load_state_dict(state)
     assert type(opt.param_groups[0]["lr"]) is float and opt.param_groups[0]["lr"] == 0.25
-    state["state"][0]["exp_avg"].data[...] = 123.0
+    state["state"][0]["exp_avg"].detach().numpy()[...] = 123.0
     assert not (opt.state[id(opt.param_groups[0]["params"][0])]["exp_avg"] == 123.0).any()
 
 
@@ -591,13 +593,13 @@ def test_a_state_dict_from_torch_loads_and_training_continues_like_torch(name, o
     opt.load_state_dict(converted)
     assert opt.param_groups[1]["lr"] == 0.03 and set(opt.param_groups[0]) == set(opt.defaults) | {"params"}
     for step in range(3, 6):
-        grads = gradients(step, [p.data for p in ours])
+        grads = gradients(step, [p.detach().numpy() for p in ours])
         for p, t, g in zip(ours, theirs, grads, strict=True):
             p.grad, t.grad = tc.Tensor(g.copy()), torch.tensor(g.copy())
         opt.step()
         topt.step()
     for p, t in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_a_torch_adam_state_is_refused_by_adamw_and_the_reverse():
@@ -637,7 +639,7 @@ def test_an_optimizer_state_saved_to_a_file_resumes_training_bit_identically(mak
     _train(resumed, resumed_opt, x, y, 3)
     for a, b in zip(model.parameters(), resumed.parameters(), strict=True):
         assert a.dtype == b.dtype == np.float32
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     for (_, a), (_, b) in zip(sorted(opt.state_dict()["state"].items()),
                               sorted(resumed_opt.state_dict()["state"].items()), strict=True):
         for name in a:

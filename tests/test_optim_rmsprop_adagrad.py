@@ -18,7 +18,7 @@ def _run(optimizer, params, steps, gradient):
     for _ in range(steps):
         optimizer.zero_grad()
         for p in params:
-            p.grad = tc.Tensor(gradient(p.data))
+            p.grad = tc.Tensor(gradient(p.detach().numpy()))
         optimizer.step()
 
 
@@ -27,7 +27,7 @@ def test_rmsprop_first_step_divides_by_the_root_of_the_weighted_square():
     p = _scalar(1.0)
     _run(optim.RMSprop([p], lr=0.01, alpha=0.9), [p], 1, lambda x: np.full_like(x, 2.0))
     # v = 0.1 * 4 = 0.4, p = 1 - 0.01 * 2 / (sqrt(0.4) + 1e-8)
-    assert p.data[0] == pytest.approx(1 - 0.01 * 2 / (np.sqrt(0.4) + 1e-8), abs=1e-15)
+    assert p.detach().numpy()[0] == pytest.approx(1 - 0.01 * 2 / (np.sqrt(0.4) + 1e-8), abs=1e-15)
 
 
 def test_rmsprop_centered_with_momentum_follows_the_hand_computed_rule():
@@ -36,7 +36,7 @@ def test_rmsprop_centered_with_momentum_follows_the_hand_computed_rule():
     _run(opt, [p], 2, lambda x: np.full_like(x, 2.0))
     # Step 1: v = 2, m = 1, denominator sqrt(2 - 1) = 1, b = 2, p = 1 - 0.2 = 0.8.
     # Step 2: v = 3, m = 1.5, denominator sqrt(3 - 2.25), b = 1 + 2 / sqrt(0.75).
-    assert p.data[0] == pytest.approx(0.8 - 0.1 * (1 + 2 / np.sqrt(0.75)), abs=1e-15)
+    assert p.detach().numpy()[0] == pytest.approx(0.8 - 0.1 * (1 + 2 / np.sqrt(0.75)), abs=1e-15)
     state = opt.state_dict()["state"][0]
     assert state["step"] == 2 and set(state) == {"step", "square_avg", "momentum_buffer", "grad_avg"}
 
@@ -46,7 +46,7 @@ def test_adagrad_accumulates_squares_and_decays_the_learning_rate():
     opt = optim.Adagrad([p], lr=0.5, lr_decay=1.0, initial_accumulator_value=5.0, eps=0.0)
     _run(opt, [p], 2, lambda x: np.full_like(x, 2.0))
     # Step 1: sum 9, p = 1 - 0.5 * 2 / 3; step 2: sum 13, clr = 0.5 / 2.
-    assert p.data[0] == pytest.approx(1 - 1 / 3 - 0.25 * 2 / np.sqrt(13), abs=1e-15)
+    assert p.detach().numpy()[0] == pytest.approx(1 - 1 / 3 - 0.25 * 2 / np.sqrt(13), abs=1e-15)
 
 
 def test_adagrad_makes_its_state_when_the_group_is_added_as_torch_does():
@@ -54,8 +54,8 @@ def test_adagrad_makes_its_state_when_the_group_is_added_as_torch_does():
     opt = optim.Adagrad([a], initial_accumulator_value=0.25)
     opt.add_param_group({"params": [b], "initial_accumulator_value": 0.5})
     state = opt.state_dict()["state"]
-    assert state[0]["step"] == 0 and state[0]["sum"].data.tolist() == [0.25]
-    assert state[1]["sum"].dtype == np.float32 and (state[1]["sum"].data == 0.5).all()
+    assert state[0]["step"] == 0 and state[0]["sum"].detach().numpy().tolist() == [0.25]
+    assert state[1]["sum"].dtype == np.float32 and (state[1]["sum"].detach().numpy() == 0.5).all()
 
 
 @pytest.mark.parametrize("make", [
@@ -98,14 +98,14 @@ def test_updates_match_torch_over_several_steps_with_two_groups(name, options, d
     opt = getattr(optim, name)([{"params": ours[:1]}, {"params": ours[1:], "lr": 0.03}], **options)
     topt = getattr(torch.optim, name)([{"params": theirs[:1]}, {"params": theirs[1:], "lr": 0.03}], **options)
     for step in range(6):
-        grads = [(np.sin(p.data * (step + 1)) + p.data).astype(dtype) for p in ours]
+        grads = [(np.sin(p.detach().numpy() * (step + 1)) + p.detach().numpy()).astype(dtype) for p in ours]
         for p, t, g in zip(ours, theirs, grads, strict=True):
             p.grad, t.grad = tc.Tensor(g.copy()), torch.tensor(g.copy())
         opt.step()
         topt.step()
     for p, t in zip(ours, theirs, strict=True):
         assert p.dtype == dtype
-        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol)
     theirs_state = topt.state_dict()["state"]
     for key, entry in opt.state_dict()["state"].items():
         assert set(entry) == set(theirs_state[key])
@@ -135,12 +135,12 @@ def test_a_state_dict_from_torch_loads_and_training_continues_like_torch(name, o
     assert opt.param_groups[1]["lr"] == 0.03
     for step in range(3, 6):
         for p, t in zip(ours, theirs, strict=True):
-            g = np.cos(p.data * (step + 1))
+            g = np.cos(p.detach().numpy() * (step + 1))
             p.grad, t.grad = tc.Tensor(g.copy()), torch.tensor(g.copy())
         opt.step()
         topt.step()
     for p, t in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 # ----- options ------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def test_state_dict_round_trip_through_a_file_continues_bit_identically(make, tm
     twin_opt.load_state_dict(tc.load(tmp_path / "opt.npz"))
     _train(twin, twin_opt, x, y, 2)
     for a, b in zip(model.parameters(), twin.parameters(), strict=True):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def _after_steps(make):
@@ -289,4 +289,4 @@ def test_adagrad_without_a_saved_entry_starts_that_parameter_afresh():
     opt = optim.Adagrad([p], lr=0.5, initial_accumulator_value=5.0, eps=0.0)
     opt.load_state_dict({"state": {}, "param_groups": [opt.state_dict()["param_groups"][0]]})
     _run(opt, [p], 1, lambda x: np.full_like(x, 2.0))
-    assert p.data[0] == pytest.approx(1 - 0.5 * 2 / 3, abs=1e-15)
+    assert p.detach().numpy()[0] == pytest.approx(1 - 0.5 * 2 / 3, abs=1e-15)

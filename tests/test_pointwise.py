@@ -12,31 +12,33 @@ import tinygrad_cnn.nn.functional as F
 def test_sign_sin_cos_values_and_gradients():
     x = tc.tensor(np.array([-2.0, 0.0, 0.5, np.nan]), requires_grad=True)
     s = tc.sign(x)
-    np.testing.assert_array_equal(s.data, [-1.0, 0.0, 1.0, 0.0])  # NaN gives 0, as PyTorch's
+    np.testing.assert_array_equal(s.detach().numpy(), [-1.0, 0.0, 1.0, 0.0])  # NaN gives 0, as PyTorch's
     s.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 0.0, 0.0])  # 0 on the jump at 0 too
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [0.0, 0.0, 0.0, 0.0])  # 0 on the jump at 0 too
     x = tc.tensor(np.array([0.0, 1.0, -2.5]), requires_grad=True)
     (x.sin() + x.cos() * 2).sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.cos(x.data) - 2 * np.sin(x.data), rtol=1e-15)
+    np.testing.assert_allclose(
+        x.grad.detach().numpy(), np.cos(x.detach().numpy()) - 2 * np.sin(x.detach().numpy()), rtol=1e-15
+    )
     assert tc.sign(tc.tensor([-3, 0, 4])).tolist() == [-1, 0, 1]
     assert tc.sign(tc.tensor([True, False])).tolist() == [True, False]
     assert tc.sin(tc.tensor([0, 1])).dtype == np.float32  # integers promote to float32, as PyTorch
     out = tc.sin(tc.tensor(np.array([np.inf, -np.inf, np.nan])))  # NaN, without a NumPy warning
-    assert np.isnan(out.data).all()
+    assert np.isnan(out.detach().numpy()).all()
 
 
 def test_maximum_minimum_split_the_gradient_at_ties():
     a = tc.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     b = tc.tensor(np.array([1.0, 5.0, 0.0]), requires_grad=True)
     out = tc.maximum(a, b)
-    np.testing.assert_array_equal(out.data, [1.0, 5.0, 3.0])
+    np.testing.assert_array_equal(out.detach().numpy(), [1.0, 5.0, 3.0])
     out.sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [0.5, 0.0, 1.0])
-    np.testing.assert_array_equal(b.grad.data, [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(a.grad.detach().numpy(), [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(b.grad.detach().numpy(), [0.5, 1.0, 0.0])
     a.grad = b.grad = None
     a.minimum(b).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [0.5, 1.0, 0.0])
-    np.testing.assert_array_equal(b.grad.data, [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(a.grad.detach().numpy(), [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(b.grad.detach().numpy(), [0.5, 0.0, 1.0])
 
 
 def test_maximum_broadcasts_and_sums_the_gradient_back():
@@ -45,18 +47,18 @@ def test_maximum_broadcasts_and_sums_the_gradient_back():
     out = tc.maximum(a, b)
     assert out.shape == (2, 3)
     out.sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [[1.0], [2.0]])
-    np.testing.assert_array_equal(b.grad.data, [1.0, 2.0, 0.0])
+    np.testing.assert_array_equal(a.grad.detach().numpy(), [[1.0], [2.0]])
+    np.testing.assert_array_equal(b.grad.detach().numpy(), [1.0, 2.0, 0.0])
 
 
 def test_maximum_with_nan_is_nan_and_both_sides_get_the_gradient():
     a = tc.tensor(np.array([np.nan, 1.0]), requires_grad=True)
     b = tc.tensor(np.array([1.0, np.nan]), requires_grad=True)
     out = tc.maximum(a, b)
-    assert np.isnan(out.data).all()
+    assert np.isnan(out.detach().numpy()).all()
     out.sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [1.0, 1.0])  # PyTorch's rule
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(a.grad.detach().numpy(), [1.0, 1.0])  # PyTorch's rule
+    np.testing.assert_array_equal(b.grad.detach().numpy(), [1.0, 1.0])
 
 
 def test_maximum_promotes_dtypes_and_refuses_numbers():
@@ -77,13 +79,13 @@ def test_where_picks_broadcasts_and_routes_the_gradient():
     x = tc.tensor(np.array([[1.0], [2.0]]), requires_grad=True)  # (2, 1)
     y = tc.tensor(np.array([10.0, 20.0, 30.0]), requires_grad=True)  # (3,)
     out = tc.where(condition, x, y)
-    np.testing.assert_array_equal(out.data, [[1.0, 20.0, 1.0], [2.0, 20.0, 2.0]])
+    np.testing.assert_array_equal(out.detach().numpy(), [[1.0, 20.0, 1.0], [2.0, 20.0, 2.0]])
     out.backward(np.ones((2, 3)))
-    np.testing.assert_array_equal(x.grad.data, [[2.0], [2.0]])
-    np.testing.assert_array_equal(y.grad.data, [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [[2.0], [2.0]])
+    np.testing.assert_array_equal(y.grad.detach().numpy(), [0.0, 2.0, 0.0])
     x.grad = None
     x.where(tc.tensor([True, False]).reshape(2, 1), 0.0).sum().backward()  # Tensor.where(condition, other)
-    np.testing.assert_array_equal(x.grad.data, [[1.0], [0.0]])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [[1.0], [0.0]])
 
 
 def test_where_dtypes_follow_pytorch():

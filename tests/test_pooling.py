@@ -31,27 +31,31 @@ def normal(*shape):
 def test_avg_pool_divisors_follow_ceil_mode_and_count_include_pad():
     x = Tensor(np.ones((1, 1, 5)))
     # the last window [3, 6) reaches the end of the padded input (5 + 1): 2 of its 3 places hold ones
-    np.testing.assert_allclose(F.avg_pool1d(x, 3, 2, 1, ceil_mode=True).data[0, 0], [2 / 3, 1, 2 / 3])
-    np.testing.assert_allclose(F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False).data[0, 0],
+    np.testing.assert_allclose(F.avg_pool1d(x, 3, 2, 1, ceil_mode=True).detach().numpy()[0, 0], [2 / 3, 1, 2 / 3])
+    np.testing.assert_allclose(F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False).detach().numpy()[0, 0],
                                [1, 1, 1])
     # ceil_mode's last window [4, 6) starts inside the input and passes its end: divided by 1, the part inside
-    np.testing.assert_allclose(F.avg_pool1d(x, 2, 2, ceil_mode=True).data[0, 0], [1, 1, 1])
+    np.testing.assert_allclose(F.avg_pool1d(x, 2, 2, ceil_mode=True).detach().numpy()[0, 0], [1, 1, 1])
     square = Tensor(np.ones((1, 1, 4, 4)))
-    np.testing.assert_allclose(F.avg_pool2d(square, 2, divisor_override=3).data, np.full((1, 1, 2, 2), 4 / 3))
+    np.testing.assert_allclose(
+        F.avg_pool2d(square, 2, divisor_override=3).detach().numpy(), np.full((1, 1, 2, 2), 4 / 3)
+    )
     np.testing.assert_allclose(F.avg_pool3d(Tensor(np.ones((1, 2, 2, 2))), 2, padding=1,
-                                            count_include_pad=False).data, np.ones((1, 2, 2, 2)))
+                                            count_include_pad=False).detach().numpy(), np.ones((1, 2, 2, 2)))
 
 
 def test_max_pool_returns_flat_indices_into_each_plane():
     x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
     values, indices = F.max_pool2d(x, 2, return_indices=True)
-    np.testing.assert_array_equal(values.data[0, 0], [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(values.detach().numpy()[0, 0], [[5, 7], [13, 15]])
     assert indices.dtype == np.int64
-    np.testing.assert_array_equal(indices.data[0, 0], [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(indices.detach().numpy()[0, 0], [[5, 7], [13, 15]])
     tied = Tensor(np.array([[1.0, 3.0, 3.0, 0.0, 3.0]]))
-    np.testing.assert_array_equal(F.max_pool1d(tied, 3, 1, 1, return_indices=True)[1].data, [[1, 1, 1, 2, 4]])
+    np.testing.assert_array_equal(
+        F.max_pool1d(tied, 3, 1, 1, return_indices=True)[1].detach().numpy(), [[1, 1, 1, 2, 4]]
+    )
     cube = Tensor(np.arange(8.0).reshape(1, 2, 2, 2)[..., ::-1].copy())
-    np.testing.assert_array_equal(F.max_pool3d(cube, 2, return_indices=True)[1].data, [[[[6]]]])
+    np.testing.assert_array_equal(F.max_pool3d(cube, 2, return_indices=True)[1].detach().numpy(), [[[[6]]]])
 
 
 def test_max_unpool_puts_values_back_at_their_indices_and_gathers_the_gradient():
@@ -60,19 +64,21 @@ def test_max_unpool_puts_values_back_at_their_indices_and_gathers_the_gradient()
     out = F.max_unpool2d(x, indices, 2)
     expected = np.zeros(16)
     expected[[0, 3, 9, 14]] = [1, 2, 3, 4]
-    np.testing.assert_array_equal(out.data.ravel(), expected)
+    np.testing.assert_array_equal(out.detach().numpy().ravel(), expected)
     (out * Tensor(np.arange(16.0).reshape(1, 1, 4, 4))).sum().backward()
-    np.testing.assert_array_equal(x.grad.data.ravel(), [0, 3, 9, 14])
+    np.testing.assert_array_equal(x.grad.detach().numpy().ravel(), [0, 3, 9, 14])
     assert F.max_unpool2d(x, indices, 2, output_size=(5, 5)).shape == (1, 1, 5, 5)
 
 
 def test_adaptive_avg_pool_uses_pytorchs_overlapping_windows():
     x = Tensor(np.arange(5.0)[None, None])
     # windows [0, 2), [1, 4), [3, 5)
-    np.testing.assert_allclose(F.adaptive_avg_pool1d(x, 3).data[0, 0], [0.5, 2.0, 3.5])
-    np.testing.assert_allclose(F.adaptive_max_pool1d(x, 3).data[0, 0], [1, 3, 4])
+    np.testing.assert_allclose(F.adaptive_avg_pool1d(x, 3).detach().numpy()[0, 0], [0.5, 2.0, 3.5])
+    np.testing.assert_allclose(F.adaptive_max_pool1d(x, 3).detach().numpy()[0, 0], [1, 3, 4])
     # more outputs than inputs: windows repeat
-    np.testing.assert_allclose(F.adaptive_avg_pool1d(Tensor(np.array([[[1.0, 3.0]]])), 3).data[0, 0], [1, 2, 3])
+    np.testing.assert_allclose(
+        F.adaptive_avg_pool1d(Tensor(np.array([[[1.0, 3.0]]])), 3).detach().numpy()[0, 0], [1, 2, 3]
+    )
 
 
 def test_adaptive_pool_output_sizes_as_int_tuple_or_none():
@@ -87,12 +93,12 @@ def test_output_size_one_is_global_pooling():
     data = normal(2, 3, 5, 6)
     x = Tensor(data, requires_grad=True)
     out = F.adaptive_avg_pool2d(x, 1)
-    np.testing.assert_allclose(out.data, data.mean(axis=(2, 3), keepdims=True))
+    np.testing.assert_allclose(out.detach().numpy(), data.mean(axis=(2, 3), keepdims=True))
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.full(data.shape, 1 / 30))
+    np.testing.assert_allclose(x.grad.detach().numpy(), np.full(data.shape, 1 / 30))
     values, indices = F.adaptive_max_pool2d(Tensor(data), 1, return_indices=True)
-    np.testing.assert_array_equal(values.data, data.max(axis=(2, 3), keepdims=True))
-    np.testing.assert_array_equal(indices.data[..., 0, 0], data.reshape(2, 3, -1).argmax(-1))
+    np.testing.assert_array_equal(values.detach().numpy(), data.max(axis=(2, 3), keepdims=True))
+    np.testing.assert_array_equal(indices.detach().numpy()[..., 0, 0], data.reshape(2, 3, -1).argmax(-1))
 
 
 @pytest.mark.parametrize(("function", "shape", "args"), [
@@ -110,8 +116,8 @@ def test_unbatched_input_pools_like_a_batch_of_one(function, shape, args):
     (out * out).sum().backward()
     reference = function(batched, *args)
     (reference * reference).sum().backward()
-    np.testing.assert_array_equal(out.data, reference.data[0])
-    np.testing.assert_array_equal(single.grad.data, batched.grad.data[0])
+    np.testing.assert_array_equal(out.detach().numpy(), reference.detach().numpy()[0])
+    np.testing.assert_array_equal(single.grad.detach().numpy(), batched.grad.detach().numpy()[0])
 
 
 @pytest.mark.parametrize("function", [F.max_pool3d, F.avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_max_pool2d])
@@ -127,9 +133,9 @@ def test_layers_pass_their_arguments_and_return_indices():
     x = Tensor(normal(1, 2, 6, 6))
     values, indices = nn.MaxPool2d(2, return_indices=True)(x)
     restored = nn.MaxUnpool2d(2)(values, indices)
-    assert restored.shape == x.shape and np.count_nonzero(restored.data) == values.data.size
-    np.testing.assert_array_equal(nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)(x).data,
-                                  F.avg_pool2d(x, 3, 2, 1, True, False).data)
+    assert restored.shape == x.shape and np.count_nonzero(restored.detach().numpy()) == values.detach().numpy().size
+    np.testing.assert_array_equal(nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)(x).detach().numpy(),
+                                  F.avg_pool2d(x, 3, 2, 1, True, False).detach().numpy())
     assert nn.AvgPool1d(3).kernel_size == (3,) and nn.MaxUnpool3d(2).stride == (2, 2, 2)
 
 
@@ -179,16 +185,16 @@ def _compare(ours, theirs, arrays, *args, **kwargs):
     reference = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     out, expected = ours(*mine, *args, **kwargs), theirs(*reference, *args, **kwargs)
     if isinstance(expected, tuple):
-        np.testing.assert_array_equal(out[1].data, expected[1].numpy())
+        np.testing.assert_array_equal(out[1].detach().numpy(), expected[1].numpy())
         assert out[1].dtype == np.int64
         out, expected = out[0], expected[0]
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12, atol=1e-12)
     grad = RNG.standard_normal(out.shape)
     out.backward(grad)
     expected.backward(torch.tensor(grad))
     for a, t in zip(mine, reference):
         if t.requires_grad:
-            np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(a.grad.detach().numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def _case(name, function, *args, **kwargs):
@@ -275,7 +281,7 @@ def test_max_unpool_matches_pytorch_after_max_pool(n, shape, kernel, stride, pad
     _compare(lambda t: chain(F, t), lambda t: chain(torch.nn.functional, t), [x])
     values, indices = F.max_pool2d(Tensor(normal(1, 1, 4, 4)), 2, return_indices=True)
     _compare(lambda v, i: F.max_unpool2d(v, i, 2), lambda v, i: torch.nn.functional.max_unpool2d(v, i, 2),
-             [values.data, indices.data])
+             [values.detach().numpy(), indices.detach().numpy()])
 
 
 @st.composite
@@ -318,7 +324,7 @@ def test_max_pool_with_ties_matches_pytorch_on_drawn_configurations(n, data):
     assume(min(out) >= 1)
     x = np.random.default_rng(data.draw(st.integers(0, 2**16))).integers(-2, 3, size=shape).astype(np.float64)
     values = F.max_pool1d if n == 1 else F.max_pool2d if n == 2 else F.max_pool3d
-    assume(np.isfinite(values(Tensor(x), kernel, stride, padding, dilation, ceil_mode).data).all())
+    assume(np.isfinite(values(Tensor(x), kernel, stride, padding, dilation, ceil_mode).detach().numpy()).all())
     _compare(values, getattr(torch.nn.functional, f"max_pool{n}d"), [x], kernel, stride, padding, dilation,
              ceil_mode, True)
 
@@ -365,7 +371,7 @@ def test_unpool_layers_match_pytorchs_output_and_repr(n):
     ours, theirs = getattr(nn, f"MaxUnpool{n}d")(2), getattr(torch.nn, f"MaxUnpool{n}d")(2)
     assert repr(ours) == repr(theirs)
     values, indices = getattr(F, f"max_pool{n}d")(Tensor(normal(1, 2, *(4, 6, 4)[:n])), 2, return_indices=True)
-    _compare(ours, theirs, [values.data, indices.data])
+    _compare(ours, theirs, [values.detach().numpy(), indices.detach().numpy()])
 
 
 @pytest.mark.parametrize(("name", "args", "kwargs"), [

@@ -53,7 +53,7 @@ def _ours(spec):
 def _torch(torch, spec):
     if isinstance(spec, tuple):
         kind, dtype = spec
-        array = _ours(spec).data
+        array = _ours(spec).detach().numpy()
         return torch.from_numpy(array.copy())
     return spec.item() if isinstance(spec, np.generic) else spec
 
@@ -61,7 +61,7 @@ def _torch(torch, spec):
 @pytest.mark.parametrize(("left", "right", "expected"), PROMOTIONS, ids=[str(p) for p in range(len(PROMOTIONS))])
 def test_binary_ops_promote_as_pytorch(left, right, expected):
     a, b = _ours(left), _ours(right)
-    with_bool = any(np.asarray(x.data if isinstance(x, tc.Tensor) else x).dtype == B for x in (a, b))
+    with_bool = any(np.asarray(x.detach().numpy() if isinstance(x, tc.Tensor) else x).dtype == B for x in (a, b))
     symbols = [operator.add, operator.mul] if with_bool else [operator.add, operator.mul, operator.sub]  # no bool -
     for op in symbols:
         assert op(a, b).dtype == expected, (op, left, right)
@@ -75,7 +75,7 @@ def test_binary_ops_promote_like_torch(left, right, expected):
         ours = op(_ours(left), _ours(right))
         theirs = op(_torch(torch, left), _torch(torch, right))
         assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.").replace("long", "int64")
-        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy(), rtol=1e-6)
 
 
 def test_subtracting_or_negating_a_bool_tensor_is_refused_as_pytorch():
@@ -90,7 +90,7 @@ def test_true_division_of_integers_gives_float32():
     assert (_tensor(I64) / _tensor(I64)).dtype == F32
     assert (_tensor(I32) / 2).dtype == F32
     assert (_tensor(B) / _tensor(B)).dtype == F32
-    np.testing.assert_array_equal((_tensor(I64) / 2).data, np.array([0.5, 1.0], F32))
+    np.testing.assert_array_equal((_tensor(I64) / 2).detach().numpy(), np.array([0.5, 1.0], F32))
 
 
 def test_pow_promotes_as_pytorch():
@@ -106,13 +106,15 @@ def test_float_ops_on_int_and_bool_give_float32(method, dtype):
     x = _tensor(dtype)
     out = getattr(x, method)()
     assert out.dtype == F32
-    np.testing.assert_allclose(out.data, getattr(np, method)(x.data.astype(np.float64)), rtol=1e-6)
+    np.testing.assert_allclose(
+        out.detach().numpy(), getattr(np, method)(x.detach().numpy().astype(np.float64)), rtol=1e-6
+    )
 
 
 def test_clip_of_an_int_tensor_with_a_float_bound_is_float32():
     assert _tensor(I64).clip(min=1.5).dtype == F32
     assert _tensor(I64).clip(min=1).dtype == I64
-    np.testing.assert_array_equal(_tensor(I64).clip(min=1.5).data, np.array([1.5, 2.0], F32))
+    np.testing.assert_array_equal(_tensor(I64).clip(min=1.5).detach().numpy(), np.array([1.5, 2.0], F32))
 
 
 def test_result_type_holds_for_function_apply_on_arrays():
@@ -152,8 +154,8 @@ def test_gradients_flow_back_in_each_inputs_own_dtype():
     assert out.dtype == F64
     out.sum().backward()
     assert a.grad.dtype == F32 and b.grad.dtype == F64
-    np.testing.assert_array_equal(a.grad.data, [3.0, 4.0])
-    np.testing.assert_array_equal(b.grad.data, [1.0, 2.0])
+    np.testing.assert_array_equal(a.grad.detach().numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(b.grad.detach().numpy(), [1.0, 2.0])
 
 
 # ----- matrix products take one dtype --------------------------------------------------------------
@@ -207,10 +209,10 @@ def test_pow_gradients_at_zero_are_pytorchs_limits():
 def test_pow_gradients_at_scalar_zero_exponent_and_base():
     x = tc.tensor(np.array([0.0, -1.0, 2.0]), requires_grad=True)
     (x ** 0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [0.0, 0.0, 0.0])
     y = tc.tensor(np.array([0.0, 0.5, 2.0]), requires_grad=True)
     (0.0 ** y).sum().backward()
-    np.testing.assert_array_equal(y.grad.data, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(y.grad.detach().numpy(), [0.0, 0.0, 0.0])
 
 
 @pytest.mark.parametrize(("base", "exponent"), POW_POINTS)
@@ -225,12 +227,12 @@ def test_pow_gradients_match_torch(base, exponent):
     (x ** exponent).sum().backward()
     t = torch.tensor([base], dtype=torch.float64, requires_grad=True)
     (t ** exponent).sum().backward()
-    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.detach().numpy(), t.grad.numpy(), rtol=1e-12)
     y = tc.tensor(np.array([exponent]), requires_grad=True)
     (base ** y).sum().backward()
     u = torch.tensor([exponent], dtype=torch.float64, requires_grad=True)
     (base ** u).sum().backward()
-    np.testing.assert_allclose(y.grad.data, u.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y.grad.detach().numpy(), u.grad.numpy(), rtol=1e-12)
 
 
 # ----- lists are not Tensors ----------------------------------------------------------------------------
@@ -314,6 +316,6 @@ def test_ops_at_extreme_inputs_match_torch(name, x, y):
                   name, x, y)
     for label, mine, reference in zip(["output", "grad x", "grad y"], ours, theirs):
         if reference is None:
-            assert mine is None or not np.any(mine.data), f"{name}: {label} where torch has none"
+            assert mine is None or not np.any(mine.detach().numpy()), f"{name}: {label} where torch has none"
         else:
-            _same(mine.data, reference.detach().numpy(), f"{name} {label} at x={x}, y={y}")
+            _same(mine.detach().numpy(), reference.detach().numpy(), f"{name} {label} at x={x}, y={y}")

@@ -55,7 +55,9 @@ def _forward_and_gradients(name, sample):
     inputs = _tensors(sample)
     out = call(registry[name], *inputs, **sample.attrs)
     out.backward(np.random.default_rng(1).standard_normal(out.shape))
-    return [out.data.copy()] + [t.grad.data.copy() for t in inputs if isinstance(t, tc.Tensor) and t.requires_grad]
+    return [out.detach().numpy().copy()] + [
+        t.grad.detach().numpy().copy() for t in inputs if isinstance(t, tc.Tensor) and t.requires_grad
+    ]
 
 
 @pytest.mark.parametrize(("name", "variant", "index", "sample"), list(_variant_cases()))

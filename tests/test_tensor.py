@@ -39,7 +39,7 @@ def test_integer_tensor_cannot_require_grad():
 def test_tensor_copies_the_array_it_is_given():
     array = np.zeros(3, np.float32)
     t = Tensor(array)
-    t.data[0] = 1.0
+    t.detach().numpy()[0] = 1.0
     assert array[0] == 0.0
 
 
@@ -50,7 +50,7 @@ def test_conversions_float_double_to():
     y = x.double()
     (y * y).sum().backward()
     assert x.grad.dtype == np.float32
-    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [2.0, 4.0])
 
 
 def test_python_scalars_do_not_upcast_float32():
@@ -73,19 +73,19 @@ def test_factories_take_shape_as_varargs_or_tuple(factory):
 
 
 def test_full_eye_arange_like():
-    assert tc.full((2, 2), 7.0).data.tolist() == [[7.0, 7.0], [7.0, 7.0]]
-    np.testing.assert_array_equal(tc.eye(3).data, np.eye(3))
+    assert tc.full((2, 2), 7.0).detach().numpy().tolist() == [[7.0, 7.0], [7.0, 7.0]]
+    np.testing.assert_array_equal(tc.eye(3).detach().numpy(), np.eye(3))
     assert tc.arange(5).dtype == np.int64 and tc.arange(0, 1, 0.25).dtype == np.float32
-    assert tc.arange(2, 8, 2).data.tolist() == [2, 4, 6]
+    assert tc.arange(2, 8, 2).detach().numpy().tolist() == [2, 4, 6]
     x = tc.randn(2, 3, dtype=np.float64)
-    assert tc.zeros_like(x).dtype == np.float64 and tc.ones_like(x).data.sum() == 6
+    assert tc.zeros_like(x).dtype == np.float64 and tc.ones_like(x).detach().numpy().sum() == 6
 
 
 def test_manual_seed_makes_random_factories_repeatable():
     tc.manual_seed(7)
-    a = tc.randn(4).data.copy()
+    a = tc.randn(4).detach().numpy().copy()
     tc.manual_seed(7)
-    np.testing.assert_array_equal(a, tc.randn(4).data)
+    np.testing.assert_array_equal(a, tc.randn(4).detach().numpy())
 
 
 def test_negative_shape_is_refused():
@@ -98,7 +98,7 @@ def test_attributes():
     x = Tensor(np.arange(6.0).reshape(2, 3))
     assert (x.shape, x.ndim, len(x), x.numel(), x.dim()) == ((2, 3), 2, 2, 6, 2)
     assert (x.size(), x.size(0), x.size(1), x.size(-1), x.size(-2)) == ((2, 3), 2, 3, 3, 2)
-    assert x.numpy() is x.data
+    assert x.numpy() is x.detach().numpy()
     assert Tensor([[4.0]]).item() == 4.0
     with pytest.raises(ValueError, match="one-element"):
         x.item()
@@ -116,27 +116,27 @@ def test_repr_shows_values_shape_and_the_op_that_made_it():
 def test_reflected_operators_with_scalars_and_arrays():
     x = Tensor([1.0, 2.0, 4.0], requires_grad=True)
     array = np.array([1.0, 1.0, 1.0], np.float32)
-    np.testing.assert_allclose((2.0 - x).data, [1.0, 0.0, -2.0])
-    np.testing.assert_allclose((8.0 / x).data, [8.0, 4.0, 2.0])
-    np.testing.assert_allclose((2.0**x).data, [2.0, 4.0, 16.0])
-    np.testing.assert_allclose((array + x).data, [2.0, 3.0, 5.0])
+    np.testing.assert_allclose((2.0 - x).detach().numpy(), [1.0, 0.0, -2.0])
+    np.testing.assert_allclose((8.0 / x).detach().numpy(), [8.0, 4.0, 2.0])
+    np.testing.assert_allclose((2.0**x).detach().numpy(), [2.0, 4.0, 16.0])
+    np.testing.assert_allclose((array + x).detach().numpy(), [2.0, 3.0, 5.0])
     assert isinstance(array * x, Tensor)
     (2.0 - x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [-1.0, -1.0, -1.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [-1.0, -1.0, -1.0])
 
 
 def test_comparisons_give_bool_tensors_without_graph():
     x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     mask = x > 1.5
-    assert mask.dtype == np.bool_ and mask.data.tolist() == [False, True, True]
-    assert (x == Tensor([1.0, 0.0, 3.0])).data.tolist() == [True, False, True]
+    assert mask.dtype == np.bool_ and mask.detach().numpy().tolist() == [False, True, True]
+    assert (x == Tensor([1.0, 0.0, 3.0])).detach().numpy().tolist() == [True, False, True]
     assert mask.grad_fn is None
 
 
 def test_division_by_zero_is_inf_without_warning():
     y = Tensor([1.0, -1.0]) / 0.0
-    assert np.isinf(y.data).all()
-    assert np.isneginf(Tensor([0.0]).log().data).all()
+    assert np.isinf(y.detach().numpy()).all()
+    assert np.isneginf(Tensor([0.0]).log().detach().numpy()).all()
 
 
 def test_matmul_shapes_that_do_not_fit_name_both():
@@ -164,7 +164,7 @@ def test_incompatible_broadcast_is_refused():
 # ----- reductions -------------------------------------------------------------------------------------
 def test_axis_is_an_alias_of_dim():
     x = Tensor(np.arange(6.0).reshape(2, 3))
-    np.testing.assert_allclose(x.sum(axis=1).data, x.sum(dim=1).data)
+    np.testing.assert_allclose(x.sum(axis=1).detach().numpy(), x.sum(dim=1).detach().numpy())
     with pytest.raises(TypeError, match="not both"):
         x.sum(dim=0, axis=1)
 
@@ -181,7 +181,7 @@ def test_var_is_unbiased_by_default_and_takes_correction():
     data = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 9.0]])
     x = Tensor(data)
     np.testing.assert_allclose(x.var().item(), data.var(ddof=1))
-    np.testing.assert_allclose(x.var(dim=1, correction=0).data, data.var(axis=1))
+    np.testing.assert_allclose(x.var(dim=1, correction=0).detach().numpy(), data.var(axis=1))
     with pytest.warns(UserWarning, match="degrees of freedom"):
         assert np.isnan(Tensor([1.0]).var().item())  # PyTorch's NaN, no longer an error
 
@@ -190,22 +190,22 @@ def test_max_with_dim_returns_values_and_indices_and_sends_gradient_to_the_index
     x = Tensor([[1.0, 5.0, 5.0], [7.0, 2.0, 7.0]], requires_grad=True)
     values, indices = x.max(dim=1)
     result = x.max(dim=1)
-    assert result.values.data.tolist() == [5.0, 7.0] and result.indices.data.tolist() == [1, 0]
+    assert result.values.detach().numpy().tolist() == [5.0, 7.0] and result.indices.detach().numpy().tolist() == [1, 0]
     assert indices.dtype == np.int64
     values.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0, 1, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [[0, 1, 0], [1, 0, 0]])
 
 
 def test_max_without_dim_splits_the_gradient_among_ties():
     x = Tensor([[1.0, 5.0], [5.0, 2.0]], requires_grad=True)
     x.max().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0, 0.5], [0.5, 0]])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [[0, 0.5], [0.5, 0]])
 
 
 def test_amin_and_argmin():
     x = Tensor([[3.0, -1.0], [-4.0, 2.0]])
-    assert x.amin().item() == -4.0 and x.amin(dim=1).data.tolist() == [-1.0, -4.0]
-    assert x.argmin().item() == 2 and x.argmax(dim=0).data.tolist() == [0, 1]
+    assert x.amin().item() == -4.0 and x.amin(dim=1).detach().numpy().tolist() == [-1.0, -4.0]
+    assert x.argmin().item() == 2 and x.argmax(dim=0).detach().numpy().tolist() == [0, 1]
 
 
 # ----- shape ops --------------------------------------------------------------------------------------
@@ -233,16 +233,16 @@ def test_permute_that_is_not_a_permutation_is_refused():
 def test_getitem_with_repeated_integer_indices_adds_their_gradients():
     x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     x[np.array([0, 2, 2, 2])].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 3.0])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [1.0, 0.0, 3.0])
 
 
 def test_getitem_with_integer_tensor_and_bool_mask():
     x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     assert x[Tensor([1, 0])].shape == (2, 3)
     picked = x[x > 2.5]
-    assert picked.data.tolist() == [3.0, 4.0, 5.0]
+    assert picked.detach().numpy().tolist() == [3.0, 4.0, 5.0]
     picked.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [[0, 0, 0], [1, 1, 1]])
 
 
 def test_getitem_out_of_range_is_named():
@@ -255,7 +255,7 @@ def test_cat_and_stack_split_gradients_back():
     joined = tc.cat([a, b], dim=0)
     assert joined.shape == (3, 3)
     (joined * Tensor(np.arange(9.0, dtype=np.float32).reshape(3, 3))).sum().backward()
-    np.testing.assert_array_equal(b.grad.data, [[6.0, 7.0, 8.0]])
+    np.testing.assert_array_equal(b.grad.detach().numpy(), [[6.0, 7.0, 8.0]])
     assert tc.stack([a, a], dim=1).shape == (2, 2, 3)
 
 
@@ -269,6 +269,6 @@ def test_pad_uses_pytorch_order_last_dim_first():
 
     x = tc.ones(1, 2, 3)
     assert pad(x, (1, 2)).shape == (1, 2, 6)
-    assert pad(x, (0, 0, 1, 0), value=-1.0).data[0, 0].tolist() == [-1.0, -1.0, -1.0]
+    assert pad(x, (0, 0, 1, 0), value=-1.0).detach().numpy()[0, 0].tolist() == [-1.0, -1.0, -1.0]
     with pytest.raises(ValueError, match="even number"):
         pad(x, (1,))

@@ -59,7 +59,7 @@ def test_method_forms_equal_the_operators():
     for method, expected in [(x.add(y), x + y), (x.sub(y), x - y), (x.mul(y), x * y), (x.div(y), x / y),
                              (x.pow(y), x ** y), (x.pow(2), x ** 2), (x.add(y, alpha=3), x + 3 * y),
                              (x.sub(2, alpha=0.5), x - 1.0), (x.matmul(y), x @ y)]:
-        np.testing.assert_array_equal(method.data, expected.data)
+        np.testing.assert_array_equal(method.detach().numpy(), expected.detach().numpy())
 
 
 def test_add_with_alpha_gradients_match_pytorch():
@@ -71,9 +71,9 @@ def test_add_with_alpha_gradients_match_pytorch():
     theirs = theirs_a.add(theirs_b, alpha=2.5).mul(theirs_a).sub(theirs_b, alpha=-1).div(theirs_b.pow(2))
     ours.sum().backward()
     theirs.sum().backward()
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(ours_a.grad.data, theirs_a.grad.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(ours_b.grad.data, theirs_b.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours_a.grad.detach().numpy(), theirs_a.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours_b.grad.detach().numpy(), theirs_b.grad.numpy(), rtol=1e-12)
 
 
 def test_float_alpha_with_integer_tensors_is_refused():
@@ -121,19 +121,19 @@ def test_norm_and_its_gradient_match_pytorch(p, dim, keepdim):
     array = np.random.default_rng(0).uniform(-2, 2, (3, 4, 5))
     ours, theirs = tc.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
     ours_norm, theirs_norm = ours.norm(p, dim, keepdim), theirs.norm(p, dim, keepdim)
-    np.testing.assert_allclose(ours_norm.data, theirs_norm.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours_norm.detach().numpy(), theirs_norm.detach().numpy(), rtol=1e-12)
     weights = np.random.default_rng(1).standard_normal(ours_norm.shape)
     (ours_norm * tc.tensor(weights)).sum().backward()
     (theirs_norm * torch.tensor(weights)).sum().backward()
     theirs_grad = np.zeros_like(array) if theirs.grad is None else theirs.grad.numpy()  # p=0: PyTorch records none
-    np.testing.assert_allclose(ours.grad.data, theirs_grad, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.grad.detach().numpy(), theirs_grad, rtol=1e-10, atol=1e-12)
 
 
 def test_norm_gradient_at_zero_is_zero_as_pytorch():
     for p in (2, 3, 1.5, 1):
         x = tc.zeros(2, 3, dtype=tc.float64, requires_grad=True)
         x.norm(p, dim=1).sum().backward()
-        np.testing.assert_array_equal(x.grad.data, np.zeros((2, 3)))
+        np.testing.assert_array_equal(x.grad.detach().numpy(), np.zeros((2, 3)))
 
 
 def test_norm_passes_gradcheck():
@@ -177,7 +177,7 @@ def test_all_and_any_match_pytorch():
             kwargs = {} if dim is None else {"dim": dim, "keepdim": keepdim}
             ours = getattr(tc.tensor(array), op)(**kwargs)
             theirs = getattr(torch.tensor(array), op)(**kwargs)
-            np.testing.assert_array_equal(ours.data, theirs.numpy())
+            np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
 
 
 def test_sum_and_mean_take_a_dtype():

@@ -124,13 +124,13 @@ def test_forward_and_backward_match_pytorch(request, ours, theirs, args, kwargs)
         if isinstance(a, Tensor) and not _grad_wanted(name, i) and a.requires_grad:
             a.requires_grad, _ = False, b.requires_grad_(False)
     out, expected = ours(*our_args, **kwargs), theirs(*torch_args, **kwargs_torch)
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
     grad_output = RNG.standard_normal(out.shape)
     out.backward(grad_output)
     expected.backward(torch.tensor(grad_output))
     for i, (a, b) in enumerate(zip(our_args, torch_args)):
         if isinstance(a, Tensor) and a.requires_grad:
-            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-8, atol=1e-11,
+            np.testing.assert_allclose(a.grad.detach().numpy(), b.grad.numpy(), rtol=1e-8, atol=1e-11,
                                        err_msg=f"gradient of argument {i}")
 
 
@@ -150,7 +150,7 @@ def test_batch_norm_matches_pytorch_including_running_stats(shape, training):
                              eps=1e-3)
     out.backward(grad_output)
     expected.backward(torch.tensor(grad_output))
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
     for a, b in zip(ours + our_stats, theirs + torch_stats):
-        np.testing.assert_allclose(a.data if a.grad is None else a.grad.data,
+        np.testing.assert_allclose(a.detach().numpy() if a.grad is None else a.grad.detach().numpy(),
                                    b.numpy() if b.grad is None else b.grad.numpy(), rtol=1e-9, atol=1e-11)

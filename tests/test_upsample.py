@@ -14,15 +14,17 @@ SAMPLES = list(registry["interpolate"].samples(np.random.default_rng(5)))
 
 def test_nearest_repeats_and_linear_weighs_neighbours():
     x = Tensor(np.array([[[0.0, 1.0, 2.0]]]))
-    np.testing.assert_array_equal(F.interpolate(x, scale_factor=2).data, [[[0, 0, 1, 1, 2, 2]]])
-    np.testing.assert_array_equal(F.interpolate(x, size=4).data, [[[0, 0, 1, 2]]])  # floor(j * 3/4)
-    np.testing.assert_array_equal(F.interpolate(x, size=4, mode="nearest-exact").data, [[[0, 1, 1, 2]]])
+    np.testing.assert_array_equal(F.interpolate(x, scale_factor=2).detach().numpy(), [[[0, 0, 1, 1, 2, 2]]])
+    np.testing.assert_array_equal(F.interpolate(x, size=4).detach().numpy(), [[[0, 0, 1, 2]]])  # floor(j * 3/4)
+    np.testing.assert_array_equal(F.interpolate(x, size=4, mode="nearest-exact").detach().numpy(), [[[0, 1, 1, 2]]])
     # A scale factor is used as given, even where the size stays: floor(j / 1.3) and floor(j / 2.1), as PyTorch.
-    np.testing.assert_array_equal(F.interpolate(x, scale_factor=1.3).data, [[[0, 0, 1]]])
-    np.testing.assert_array_equal(F.interpolate(x, scale_factor=2.1).data, [[[0, 0, 0, 1, 1, 2]]])
+    np.testing.assert_array_equal(F.interpolate(x, scale_factor=1.3).detach().numpy(), [[[0, 0, 1]]])
+    np.testing.assert_array_equal(F.interpolate(x, scale_factor=2.1).detach().numpy(), [[[0, 0, 0, 1, 1, 2]]])
     pair = Tensor(np.array([[[0.0, 1.0]]]))
-    np.testing.assert_allclose(F.interpolate(pair, size=3, mode="linear", align_corners=True).data, [[[0, 0.5, 1]]])
-    np.testing.assert_allclose(F.interpolate(pair, size=4, mode="linear").data, [[[0, 0.25, 0.75, 1]]])
+    np.testing.assert_allclose(
+        F.interpolate(pair, size=3, mode="linear", align_corners=True).detach().numpy(), [[[0, 0.5, 1]]]
+    )
+    np.testing.assert_allclose(F.interpolate(pair, size=4, mode="linear").detach().numpy(), [[[0, 0.25, 0.75, 1]]])
 
 
 def test_output_size_is_the_floor_of_input_times_scale():
@@ -38,7 +40,7 @@ def test_nearest_backward_sums_the_copies_and_keeps_float32():
     out = F.interpolate(x, scale_factor=2)
     out.sum().backward()
     assert out.dtype == np.float32 and x.grad.dtype == np.float32
-    np.testing.assert_array_equal(x.grad.data, np.full(x.shape, 4.0, np.float32))
+    np.testing.assert_array_equal(x.grad.detach().numpy(), np.full(x.shape, 4.0, np.float32))
 
 
 def test_bilinear_backward_is_the_adjoint_of_the_forward():
@@ -48,7 +50,7 @@ def test_bilinear_backward_is_the_adjoint_of_the_forward():
         t = Tensor(x, requires_grad=True)
         out = F.interpolate(t, size=(7, 9), mode="bilinear", align_corners=align_corners)
         out.backward(y)
-        np.testing.assert_allclose(np.sum(out.data * y), np.sum(x * t.grad.data), rtol=1e-12)
+        np.testing.assert_allclose(np.sum(out.detach().numpy() * y), np.sum(x * t.grad.detach().numpy()), rtol=1e-12)
 
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
@@ -87,12 +89,18 @@ def test_upsample_layers_call_interpolate_with_their_arguments():
     x = tc.randn(1, 2, 3, 4)
     layer = nn.Upsample(scale_factor=2, mode="bilinear")
     assert repr(layer) == "Upsample(scale_factor=2.0, mode='bilinear')"
-    np.testing.assert_array_equal(layer(x).data, F.interpolate(x, scale_factor=2.0, mode="bilinear").data)
+    np.testing.assert_array_equal(
+        layer(x).detach().numpy(), F.interpolate(x, scale_factor=2.0, mode="bilinear").detach().numpy()
+    )
     assert repr(nn.Upsample(size=(5, 6))) == "Upsample(size=(5, 6), mode='nearest')"
     assert nn.Upsample(size=(5, 6))(x).shape == (1, 2, 5, 6)
-    np.testing.assert_array_equal(nn.UpsamplingBilinear2d(scale_factor=2)(x).data,
-                                  F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True).data)
-    np.testing.assert_array_equal(nn.UpsamplingNearest2d(size=(6, 8))(x).data, F.interpolate(x, size=(6, 8)).data)
+    np.testing.assert_array_equal(
+        nn.UpsamplingBilinear2d(scale_factor=2)(x).detach().numpy(),
+        F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True).detach().numpy(),
+    )
+    np.testing.assert_array_equal(
+        nn.UpsamplingNearest2d(size=(6, 8))(x).detach().numpy(), F.interpolate(x, size=(6, 8)).detach().numpy()
+    )
     assert "interpolate" in F.__all__
     assert {"Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"} <= set(nn.__all__)
 
@@ -105,7 +113,7 @@ def test_nearest_gradient_is_the_adjoint_of_the_forward_where_the_size_stays_or_
         x = Tensor(np.zeros((1, 1, size)), requires_grad=True)
         out = F.interpolate(x, scale_factor=scale)
         out.backward(np.arange(1.0, out.shape[-1] + 1).reshape(out.shape))
-        np.testing.assert_array_equal(x.grad.data.ravel(), expected)
+        np.testing.assert_array_equal(x.grad.detach().numpy().ravel(), expected)
 
 
 def _pytorch_backward_disagrees(sample) -> bool:
@@ -132,14 +140,18 @@ def test_interpolate_matches_pytorch(sample, dtype):
     tolerance = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=1e-6, atol=1e-6)
     if sample.attrs.get("mode", "nearest").startswith("nearest"):
         tolerance = dict(rtol=0, atol=0)  # copies: the same source positions give the same bits
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), **tolerance)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), **tolerance)
     if _pytorch_backward_disagrees(sample):
         return  # see test_nearest_gradient_is_the_adjoint_of_the_forward_where_the_size_stays_or_doubles
     grad_output = np.random.default_rng(0).standard_normal(out.shape).astype(dtype)
     out.backward(grad_output)
     expected.backward(torch.tensor(grad_output))
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12 if dtype == np.float64 else 1e-5,
-                               atol=1e-12 if dtype == np.float64 else 1e-5)
+    np.testing.assert_allclose(
+        ours.grad.detach().numpy(),
+        theirs.grad.numpy(),
+        rtol=1e-12 if dtype == np.float64 else 1e-5,
+        atol=1e-12 if dtype == np.float64 else 1e-5,
+    )
 
 
 SIZES = [1, 2, 3, 5, 7, 10, 13]
@@ -156,7 +168,7 @@ def test_source_positions_match_pytorch_for_many_sizes_and_scales(mode, options)
         calls = [dict(size=m) for m in SIZES] + [dict(scale_factor=s) for s in SCALES if int(n * s) > 0]
         calls += [dict(scale_factor=s, recompute_scale_factor=True) for s in SCALES if int(n * s) > 0]
         for call in calls:
-            out = F.interpolate(Tensor(x), mode=mode, **options, **call).data
+            out = F.interpolate(Tensor(x), mode=mode, **options, **call).detach().numpy()
             expected = torch.nn.functional.interpolate(torch.tensor(x), mode=mode, **options, **call).numpy()
             assert out.shape == expected.shape, (n, call)
             np.testing.assert_allclose(out, expected, rtol=2e-7, atol=1e-6, err_msg=f"input {n}, {call}")
@@ -171,4 +183,6 @@ def test_upsample_layer_matches_pytorch_layer():
                  dict(scale_factor=(1.5, 2.0), mode="bilinear", align_corners=True)]:
         ours, theirs = nn.Upsample(**args), torch.nn.Upsample(**args)
         assert repr(ours) == repr(theirs)
-        np.testing.assert_allclose(ours(Tensor(x)).data, theirs(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            ours(Tensor(x)).detach().numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-14
+        )

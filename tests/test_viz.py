@@ -187,7 +187,7 @@ def test_the_root_is_marked_and_shows_its_value_and_shape():
     others = [n for n in dot.nodes if n != "op0"]
     assert "root" in dot.label_text("op0") and not any("root" in dot.label_text(n) for n in others)
     assert dot.nodes["op0"]["fillcolor"] != dot.nodes["op1"]["fillcolor"]
-    assert f"{float(np.mean(x.data * 3.0)):.4g}" in dot.label_text("op0")
+    assert f"{float(np.mean(x.detach().numpy() * 3.0)):.4g}" in dot.label_text("op0")
 
 
 def test_a_leaf_root_is_one_marked_node():
@@ -205,7 +205,7 @@ def test_show_grads_gives_each_parameter_its_gradient_norm_after_backward():
     assert "grad None" in before.label_text(node)
     loss.backward(retain_graph=True)
     text = draw(loss, show_grads=True, params={"w": w}).label_text(node)
-    assert f"grad norm {np.linalg.norm(w.grad.data):.4g}" in text
+    assert f"grad norm {np.linalg.norm(w.grad.detach().numpy()):.4g}" in text
     assert "grad" not in draw(loss, params={"w": w}).label_text(node)
 
 
@@ -228,7 +228,7 @@ def test_nan_and_inf_gradients_are_flagged_in_red():
     (good,) = [n for n in dot.nodes_of("leaf") if dot.label_text(n).split()[0] == "y"]
     assert "1 inf" in dot.label_text(bad) and dot.nodes[bad]["color"] == "#dc2626"
     assert "#dc2626" in dot.nodes[bad]["label"] and "#dc2626" not in dot.nodes[good]["label"]
-    x.grad.data[1] = np.nan
+    x.grad.detach().numpy()[1] = np.nan
     assert "1 NaN 1 inf" in draw((x * 1.0).sum(), show_grads=True).label_text("leaf2")
 
 
@@ -250,9 +250,12 @@ def test_a_retained_graph_draws_between_backwards_and_backward_still_works():
     first = tc.draw_graph(loss, show_grads=True).source
     loss.backward()
     second = tc.draw_graph(loss, show_grads=True).source
-    np.testing.assert_allclose(w.grad.data, 4 * w.data)
+    np.testing.assert_allclose(w.grad.detach().numpy(), 4 * w.detach().numpy())
     assert "freed" not in first and "freed" in second
-    assert f"{np.linalg.norm(2 * w.data):.4g}" in first and f"{np.linalg.norm(4 * w.data):.4g}" in second
+    assert (
+        f"{np.linalg.norm(2 * w.detach().numpy()):.4g}" in first
+        and f"{np.linalg.norm(4 * w.detach().numpy()):.4g}" in second
+    )
 
 
 @given(st.lists(st.tuples(st.sampled_from(["add", "mul", "tanh", "scale"]), st.integers(0, 100)),
@@ -340,7 +343,7 @@ def test_depth_draws_each_layer_as_one_node_with_its_parameters_and_gradient_nor
     assert (modules["0: Linear"], modules["1: ReLU"]) in chain and (modules["1: ReLU"], modules["2: Linear"]) in chain
     assert len(dot.edges) == 4  # input -> 0 -> 1 -> 2 -> mean
     first = dot.label_text(modules["0: Linear"])
-    weight, bias = model[0].weight.grad.data, model[0].bias.grad.data
+    weight, bias = model[0].weight.grad.detach().numpy(), model[0].bias.grad.detach().numpy()
     norm = np.sqrt(np.sum(weight.astype(np.float64) ** 2) + np.sum(bias.astype(np.float64) ** 2))
     assert "2 parameters (48 values)" in first and f"grad norm {norm:.4g}" in first
     whole = draw(loss, params=model, depth=0)

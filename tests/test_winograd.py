@@ -59,7 +59,7 @@ def forward_backward(x, weight, bias, padding, use_winograd: bool, dtype=np.floa
         out = conv.conv2d(inputs[0], inputs[1], inputs[2] if bias is not None else None, padding=padding)
         grad_output = np.random.default_rng(1).uniform(-1, 1, out.shape).astype(dtype)
         out.backward(tc.Tensor(grad_output))
-    return [out.data] + [t.grad.data for t in inputs]
+    return [out.detach().numpy()] + [t.grad.detach().numpy() for t in inputs]
 
 
 @given(winograd_convs())
@@ -97,7 +97,7 @@ def test_any_subset_of_gradients_matches_the_im2col_path(needed):
         inputs = [tc.Tensor(a, requires_grad=flag) for a, flag in zip(arrays, needed)]
         with winograd_path(use_winograd):
             conv.conv2d(*inputs, padding="same").sum().backward()
-        results.append([None if t.grad is None else t.grad.data for t in inputs])
+        results.append([None if t.grad is None else t.grad.detach().numpy() for t in inputs])
     for ours, reference, flag in zip(*results, needed):
         assert (ours is None) == (not flag)
         if flag:
@@ -110,17 +110,17 @@ def test_outputs_and_saved_inputs_survive_later_convolutions():
     weight = tc.Tensor(rng.uniform(-1, 1, (3, 3, 3, 3)), requires_grad=True)
     with winograd_path(True):
         first = conv.conv2d(x, weight, padding=1)
-        expected = first.data.copy()
+        expected = first.detach().numpy().copy()
         second = conv.conv2d(first, weight, padding=1)
         conv.conv2d(x, weight, padding=1)
-        np.testing.assert_array_equal(first.data, expected)
+        np.testing.assert_array_equal(first.detach().numpy(), expected)
         second.sum().backward()
-    grads = x.grad.data.copy(), weight.grad.data.copy()
+    grads = x.grad.detach().numpy().copy(), weight.grad.detach().numpy().copy()
     x.grad = weight.grad = None
     with winograd_path(False):
         conv.conv2d(conv.conv2d(x, weight, padding=1), weight, padding=1).sum().backward()
-    np.testing.assert_allclose(grads[0], x.grad.data, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(grads[1], weight.grad.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads[0], x.grad.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads[1], weight.grad.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("kernel, attrs, groups, expected", [
@@ -154,9 +154,9 @@ def test_non_finite_inputs_take_the_im2col_path_and_give_its_exact_infs(bad, whe
     windows = make_windows((6, 6), (3, 3), 1, 1, 1, "conv2d")
     with winograd_path(True), np.errstate(invalid="ignore"):  # an inf weight meets the zero padding: inf * 0
         assert not winograd.applies(x, weight, windows, 1)
-        out = conv.conv2d(tc.Tensor(x), tc.Tensor(weight), padding=1).data
+        out = conv.conv2d(tc.Tensor(x), tc.Tensor(weight), padding=1).detach().numpy()
     with winograd_path(False), np.errstate(invalid="ignore"):
-        expected = conv.conv2d(tc.Tensor(x), tc.Tensor(weight), padding=1).data
+        expected = conv.conv2d(tc.Tensor(x), tc.Tensor(weight), padding=1).detach().numpy()
     np.testing.assert_array_equal(out, expected)
     if where == "input" and np.isinf(bad):
         assert np.isinf(expected).any() and not np.isnan(expected).any()
@@ -166,9 +166,11 @@ def test_an_empty_batch_keeps_the_im2col_path_and_gets_a_zero_weight_gradient():
     x = tc.Tensor(np.zeros((0, 3, 6, 6)), requires_grad=True)
     weight = tc.Tensor(np.ones((4, 3, 3, 3)), requires_grad=True)
     with winograd_path(True):
-        assert not winograd.applies(x.data, weight.data, make_windows((6, 6), (3, 3), 1, 1, 1, "conv2d"), 1)
+        assert not winograd.applies(
+            x.detach().numpy(), weight.detach().numpy(), make_windows((6, 6), (3, 3), 1, 1, 1, "conv2d"), 1
+        )
         conv.conv2d(x, weight, padding=1).sum().backward()
-    np.testing.assert_array_equal(weight.grad.data, np.zeros((4, 3, 3, 3)))
+    np.testing.assert_array_equal(weight.grad.detach().numpy(), np.zeros((4, 3, 3, 3)))
     assert x.grad.shape == (0, 3, 6, 6)
 
 

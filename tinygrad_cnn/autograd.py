@@ -194,7 +194,7 @@ class Function:
             if isinstance(x, Tensor):
                 if x._view_of is not None and x._view_of != x._counter[1]:
                     _refuse_stale_view(cls, x)
-                arrays.append(x.data)
+                arrays.append(x._data)
                 needs.append(x.requires_grad)
                 parents.append(x if x._ctx is None else x._ctx)
             else:
@@ -226,7 +226,7 @@ class Function:
             ctx.versions = [
                 (position, t._counter, t._counter[0])
                 for position, t in (*enumerate(inputs), (-1, result))
-                if isinstance(t, Tensor) and id(t.data) in saved_ids
+                if isinstance(t, Tensor) and id(t._data) in saved_ids
             ]
         else:
             ctx.versions = ()
@@ -251,9 +251,9 @@ def _share_versions_with_viewed_input(result: Tensor, inputs: tuple) -> None:
     rewritten by a recorded in-place op, so that using a view taken before such a rewrite is refused
     instead of giving a gradient that misses the rewrite.
     """
-    owner = result.data if result.data.base is None else result.data.base
+    owner = result._data if result._data.base is None else result._data.base
     for x in inputs:
-        if isinstance(x, Tensor) and (x.data is owner or x.data.base is owner):
+        if isinstance(x, Tensor) and (x._data is owner or x._data.base is owner):
             result._counter = x._counter
             result._view_of = x._counter[1]
             return
@@ -281,13 +281,13 @@ def _check_versions(node: Context) -> None:
 
 def _as_gradient(root: Tensor, gradient: Any) -> np.ndarray:
     if gradient is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but the output has "
                 f"shape {root.shape}; pass gradient= an array of that shape"
             )
-        return np.ones_like(root.data)
-    array = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        return np.ones_like(root._data)
+    array = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if array.dtype.kind not in "fiub":
         raise TypeError(f"backward: gradient has dtype {array.dtype}; it must be a real (float) array")
     if array.shape != root.shape:
@@ -423,4 +423,4 @@ def _accumulate_into_leaves(leaf_grads: dict[Tensor, np.ndarray], owned: set) ->
             # An op may hand the same array to several inputs (add does): own a copy before storing.
             leaf.grad = Tensor._make(grad if leaf in owned else grad.copy(), None)
         else:
-            leaf.grad.data += grad
+            leaf.grad._data += grad

@@ -53,7 +53,7 @@ def explain_backward(root: Tensor, gradient: Any = None) -> list[str]:
         return []
     consumers = _walk(root._ctx)
     leaves = {id(p): p for node in consumers for p in node.parents if isinstance(p, Tensor) and p.requires_grad}
-    saved = [(leaf, leaf.grad, None if leaf.grad is None else leaf.grad.data.copy()) for leaf in leaves.values()]
+    saved = [(leaf, leaf.grad, None if leaf.grad is None else leaf.grad._data.copy()) for leaf in leaves.values()]
     lines = [
         "backward visits a node only after all its consumers have sent their gradient (topological order),",
         "so the gradient it passes on is complete:",
@@ -69,7 +69,7 @@ def explain_backward(root: Tensor, gradient: Any = None) -> list[str]:
     finally:
         for leaf, grad, data in saved:
             if grad is not None:
-                grad.data[...] = data
+                grad._data[...] = data
             leaf.grad = grad
     print("\n".join(lines))
     return lines[2:]
@@ -192,7 +192,7 @@ def _input_summaries(node: Context) -> list[str]:
             recorded = parent.__dict__.get("anomaly_output", "output of an op recorded outside detect_anomaly")
             lines.append(f"input {position}: from '{parent.op}', {recorded}")
         elif isinstance(parent, Tensor):
-            lines.append(f"input {position}: leaf, {_summary(parent.data)}")
+            lines.append(f"input {position}: leaf, {_summary(parent._data)}")
         else:
             lines.append(f"input {position}: constant {_summary(parent)}")
     return lines

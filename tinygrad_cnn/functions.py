@@ -40,7 +40,7 @@ def _into(op: str, out: Tensor | None, inputs: tuple, compute: Callable[[], Tens
         if out.numel() != 0:
             raise RuntimeError(f"{op}(): out has shape {out.shape} but the result has shape {result.shape}; give "
                                "out the result's shape (or no elements, to have it resized)")
-        out.data = np.empty(result.shape, out.dtype)  # PyTorch resizes an out without elements, silently
+        out._data = np.empty(result.shape, out.dtype)  # PyTorch resizes an out without elements, silently
     return out.copy_(result)
 
 
@@ -274,11 +274,11 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
     expect_tensor("allclose", "other", other)
     if input.dtype != other.dtype:
         raise RuntimeError(f"allclose: {input.dtype} did not match {other.dtype}; convert one with .to(dtype)")
-    return bool(np.allclose(input.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """Whether both have the same shape and equal elements (NaN equals nothing)."""
     expect_tensor("equal", "input", input)
     expect_tensor("equal", "other", other)
-    return input.shape == other.shape and bool(np.array_equal(input.data, other.data))
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))

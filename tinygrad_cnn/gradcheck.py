@@ -173,29 +173,29 @@ def float64_problem(fn: Callable, inputs: Sequence[Any]) -> Iterator[tuple[Calla
         raise TypeError(f"gradcheck: inputs must be a Tensor or a list or tuple of arguments, "
                         f"got {type(inputs).__name__}")
     # C order, so that an element can be perturbed through a flat view of the data.
-    copies = [Tensor(np.array(x.data, dtype=float64, order="C"), requires_grad=x.requires_grad)
+    copies = [Tensor(np.array(x._data, dtype=float64, order="C"), requires_grad=x.requires_grad)
               if isinstance(x, Tensor) and x.dtype.kind == "f" else x for x in inputs]
     targets = [(f"input {i}", x) for i, x in enumerate(copies) if isinstance(x, Tensor) and x.requires_grad]
     restore = []
     try:
         if hasattr(fn, "named_parameters"):
             for name, param in fn.named_parameters():
-                restore.append((param, param.data, param.grad))
-                param.data, param.grad = np.array(param.data, dtype=float64, order="C"), None
+                restore.append((param, param._data, param.grad))
+                param._data, param.grad = np.array(param._data, dtype=float64, order="C"), None
                 if param.requires_grad:
                     targets.append((f"parameter {name!r}", param))
             for _, buffer in getattr(fn, "named_buffers", lambda: ())():
                 if buffer is not None:
-                    restore.append((buffer, buffer.data, buffer.grad))
-                    kind_float = buffer.data.dtype.kind == "f"
-                    buffer.data = np.array(buffer.data, dtype=float64 if kind_float else None, order="C")
+                    restore.append((buffer, buffer._data, buffer.grad))
+                    kind_float = buffer._data.dtype.kind == "f"
+                    buffer._data = np.array(buffer._data, dtype=float64 if kind_float else None, order="C")
         if not targets:
             raise ValueError("gradcheck: no input (and no Module parameter) requires grad, so there is nothing "
                              "to check; create the inputs with requires_grad=True")
         yield (lambda: fn(*copies)), targets
     finally:
         for tensor, data, grad in reversed(restore):  # reversed: a tensor listed twice ends as it began
-            tensor.data, tensor.grad = data, grad
+            tensor._data, tensor.grad = data, grad
 
 
 def float_outputs(out: Any) -> list[Tensor]:
@@ -211,7 +211,7 @@ def evaluate_outputs(call: Callable[[], Any]) -> list[np.ndarray]:
     """fn's floating outputs as float64 copies, computed without recording (copies: an output may be a
     view of an input that is perturbed next)."""
     with no_grad():
-        return [np.array(o.data, dtype=float64) for o in float_outputs(call())]
+        return [np.array(o._data, dtype=float64) for o in float_outputs(call())]
 
 
 def _first_nonfinite(array: np.ndarray) -> str:
@@ -231,7 +231,7 @@ def nonfinite_outputs(outputs: list[np.ndarray], inputs: list[tuple[str, Tensor]
         return ""
     k, output = bad[0]
     text = f"fn's output {k} is {_first_nonfinite(output)} at the given inputs"
-    holders = [f"{label} holds {_first_nonfinite(t.data)}" for label, t in inputs if not np.isfinite(t.data).all()]
+    holders = [f"{label} holds {_first_nonfinite(t._data)}" for label, t in inputs if not np.isfinite(t._data).all()]
     if holders:
         return f"{text}; {', '.join(holders)}"
     return text + ", which are all finite: fn makes it (run fn under tc.detect_anomaly() to find the op)"
@@ -286,9 +286,9 @@ def check_gradients(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol
         rng = np.random.default_rng(seed)
         directions = [rng.standard_normal(o.shape) for o in outs]
         backward_projection(outs, directions)
-        analytic = [np.zeros(t.shape) if t.grad is None else np.array(t.grad.data, dtype=float64)
+        analytic = [np.zeros(t.shape) if t.grad is None else np.array(t.grad._data, dtype=float64)
                     for _, t in targets]
-        recorded = [np.array(o.data, dtype=float64) for o in outs]
+        recorded = [np.array(o._data, dtype=float64) for o in outs]
         settings = (f"central differences, eps={eps:g} scaled by max(1, |x|), atol={atol:g}, rtol={rtol:g}, "
                     f"output projected on a random direction with seed={seed}")
         nonfinite = nonfinite_outputs(recorded, targets)
@@ -309,7 +309,7 @@ def check_gradients(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol
         for position, ((label, tensor), grad) in enumerate(zip(targets, analytic, strict=True)):
             mask = input_masks.get(label)
             mask = None if mask is None or mask is False else np.broadcast_to(np.asarray(mask, bool), tensor.shape)
-            fast = fast_mode if fast_mode is not None else tensor.data.size > fast_threshold
+            fast = fast_mode if fast_mode is not None else tensor._data.size > fast_threshold
             checker = _Checker(call, directions, tensor, grad, base, eps, atol, rtol)
             if fast:
                 report = InputReport(label, tensor.shape, f"random direction, seed={seed}", allow_kinks=allow_kinks)
@@ -318,13 +318,13 @@ def check_gradients(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol
                     reports.append(report)
                     continue
                 report.directional_ok = False
-                size = tensor.data.size
+                size = tensor._data.size
                 report.sampled = size > 4 * fast_threshold
                 flat = (np.sort(np.random.default_rng([seed, position]).choice(size, fast_threshold, replace=False))
                         if report.sampled else np.arange(size))
             else:
                 report = InputReport(label, tensor.shape, "per-element", allow_kinks=allow_kinks)
-                flat = np.arange(tensor.data.size)
+                flat = np.arange(tensor._data.size)
             checker.per_element(flat, mask, report, full=not report.sampled)
             reports.append(report)
         return GradcheckReport(reports, settings, notes, max_rows)
@@ -350,7 +350,7 @@ class _Checker:
 
     def directional(self, rng: np.random.Generator) -> tuple[float, float]:
         """<analytic, u> and its central difference along a random u (each element moves at most h)."""
-        data = self.tensor.data
+        data = self.tensor._data
         direction = rng.standard_normal(data.shape)
         direction /= np.abs(direction).max()
         step = self.eps * max(1.0, float(np.abs(data).max()))
@@ -367,7 +367,7 @@ class _Checker:
     def _differences(self, flat: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For each flat index, <v, f(x + h e_i) - f(x)> and <v, f(x) - f(x - h e_i)>, and the exact steps
         taken upwards and downwards."""
-        values = self.tensor.data.reshape(-1)  # a view: the tensor's data is C-contiguous float64
+        values = self.tensor._data.reshape(-1)  # a view: the tensor's data is C-contiguous float64
         rise, fall = np.empty(len(flat)), np.empty(len(flat))
         up_steps, down_steps = np.empty(len(flat)), np.empty(len(flat))
         for k, i in enumerate(flat):

@@ -55,7 +55,7 @@ def _encode(obj: Any, arrays: list[np.ndarray], where: str, depth: int = 0,
     """A JSON-able description of obj; arrays are appended to `arrays` and referred to by number, and
     Modules are recorded by model_io (`memo` holds what this save has recorded of them)."""
     if isinstance(obj, (Tensor, np.ndarray, np.generic)):
-        array = obj.data if isinstance(obj, Tensor) else np.asarray(obj)
+        array = obj._data if isinstance(obj, Tensor) else np.asarray(obj)
         if array.dtype.kind not in _SAVED_KINDS:
             raise TypeError(f"save: {where} has dtype {array.dtype}; only numeric and bool arrays can be saved")
         arrays.append(array)

@@ -211,7 +211,7 @@ def _load_slots(module: Module, registry: str, slots: dict[str, tuple[Tensor | N
                              f"rebuilt {type(module).__name__} has shape {target.shape} of {target.dtype}")
         copies.append((target, source, requires_grad))
     for target, source, requires_grad in copies:
-        np.copyto(target.data, source.data)
+        np.copyto(target._data, source._data)
         target._modified()
         target.requires_grad = requires_grad
     for name, source, requires_grad, flags in added:
@@ -255,7 +255,7 @@ def decode_module(entry: dict[str, Any], where: str, depth: int, rebuilt: list[M
     children = _list_field(entry, "children", 2, where)
     parameters = _decode_slots(_list_field(entry, "parameters", 3, where), where, depth, decode)
     buffers = _decode_slots(_list_field(entry, "buffers", 4, where), where, depth, decode)
-    budget = sum(tensor.data.nbytes for tensor, _, _ in [*parameters.values(), *buffers.values()]
+    budget = sum(tensor._data.nbytes for tensor, _, _ in [*parameters.values(), *buffers.values()]
                  if tensor is not None)
     module = _construct(cls, args, budget, where)
     rebuilt_args = module._constructor_args()

@@ -48,7 +48,7 @@ def as_dtype(dtype: Any) -> np.dtype:
 def to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """An owned array from data, following the Tensor dtype rules (see `Tensor`)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=as_dtype(dtype))
     if isinstance(data, (np.ndarray, np.generic)):
@@ -120,11 +120,11 @@ class Tensor:
 
     # `_counter` is [changes in place, in-place rewrites of the graph], shared by a tensor and its views;
     # `_view_of` is, for a view, the rewrite count of its base when the view was taken (else None).
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_counter", "_view_of", "name", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view_of", "name", "__weakref__")
     __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
-        self.data = to_array(data, dtype)
+        self._data = to_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx = None
         self._counter = [0, 0]
@@ -138,7 +138,7 @@ class Tensor:
     def _make(cls, data: np.ndarray, ctx: Any) -> Tensor:
         """Wrap an op's output without copying; ctx is its graph node or None."""
         tensor = object.__new__(cls)
-        tensor.data = data
+        tensor._data = data
         tensor.grad = None
         tensor._ctx = ctx
         tensor._counter = [0, 0]
@@ -149,33 +149,52 @@ class Tensor:
 
     # ----- attributes -------------------------------------------------------------------------
     @property
+    def data(self) -> Tensor:
+        """The same values as a tensor that shares this one's memory and records nothing, as PyTorch's `.data`.
+
+        Changes made through it (`p.data.sub_(lr * p.grad.data)`) are invisible to autograd: not recorded and
+        not counted by the version check that protects saved values, so prefer `with tc.no_grad():` and
+        `.detach()` (which shares the version counter). `.numpy()` gives the NumPy array itself.
+        """
+        return Tensor._make(self._data, None)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """`t.data = other` makes this tensor hold `other`'s values (sharing its memory), keeping its identity,
+        graph and `.grad`, as PyTorch's; the shape may change, the dtype must stay floating if grad is required."""
+        array = value._data if isinstance(value, Tensor) else to_array(value)
+        if self.requires_grad and array.dtype.kind != "f":
+            raise TypeError(f"data: a tensor that requires grad must hold floating point values, got {array.dtype}")
+        self._data = array
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim: int | None = None) -> Any:
         """The shape (a tuple), or with `dim` the length of that dim, as PyTorch's (negative dims count
         from the end). For the element count, use `numel()`."""
         if dim is None:
-            return self.data.shape
-        if self.data.ndim == 0:
+            return self._data.shape
+        if self._data.ndim == 0:
             raise IndexError(f"size: Dimension specified as {dim} but tensor has no dimensions")
-        return self.data.shape[_normalize_dim(dim, self.data.ndim, "size")]
+        return self._data.shape[_normalize_dim(dim, self._data.ndim, "size")]
 
     def numel(self) -> int:
         """The number of elements."""
-        return self.data.size
+        return self._data.size
 
     def dim(self) -> int:
         """The number of dims, as `ndim`."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def _version(self) -> int:
@@ -192,7 +211,7 @@ class Tensor:
         return self._ctx is None
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(f"only floating point tensors can require gradients, this one is {self.dtype}")
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad can only be turned off on a leaf; use .detach()")
@@ -205,20 +224,20 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
-        return self.data
+        return self._data
 
     def item(self) -> float | int | bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only a one-element tensor converts to a Python scalar, shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph: it shares memory (and the version counter) with this tensor,
         so changing either in place changes both, as in PyTorch; `clone()` for an independent copy."""
-        detached = Tensor._make(self.data, None)
+        detached = Tensor._make(self._data, None)
         detached._counter = self._counter
         return detached
 
@@ -226,9 +245,9 @@ class Tensor:
         return _movement.Clone.apply(self)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -237,9 +256,9 @@ class Tensor:
         return id(self)
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -248,16 +267,16 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu":
+        if self._data.dtype.kind not in "iu":
             raise TypeError(f"only integer tensors can be used as an index, this one is {self.dtype}")
         return int(self.item())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=200, prefix="tensor(")
-        extras = [f"shape={self.shape}"] if self.data.ndim > 1 or self.data.size > 200 else []
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=200, prefix="tensor(")
+        extras = [f"shape={self.shape}"] if self._data.ndim > 1 or self._data.size > 200 else []
         if self.dtype != float32 and self.dtype != int64:
             extras.append(f"dtype={self.dtype}")
         if self._ctx is not None:
@@ -306,7 +325,7 @@ class Tensor:
         if dtype == self.dtype:
             return self.clone() if copy else self
         if self.requires_grad and dtype.kind != "f":
-            return Tensor._make(self.data.astype(dtype), None)
+            return Tensor._make(self._data.astype(dtype), None)
         return _elementwise.Cast.apply(self, dtype=dtype)
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
@@ -346,11 +365,11 @@ class Tensor:
         return self.to(float16)
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def element_size(self) -> int:
         """Bytes per element."""
-        return self.data.dtype.itemsize
+        return self._data.dtype.itemsize
 
     # ----- in place: the same tensor changes and its version counter moves -------------------------
     def _inplace(self, function: Any, *operands: Any, **attrs: Any) -> Tensor:
@@ -372,10 +391,10 @@ class Tensor:
             raise RuntimeError(f"{name}: this tensor is a view (a reshape, slice or transpose) of another, and "
                                "changing a view in place while grad is recorded is not supported; change the "
                                "base tensor itself (base[index] = ...), or clone() the view first")
-        if not self.data.flags.writeable:
+        if not self._data.flags.writeable:
             raise RuntimeError(f"{name}: this tensor is an expanded view whose elements share memory; clone() it "
                                "before changing it in place")
-        source = Tensor._make(self.data.copy(), self._ctx) if recording else self
+        source = Tensor._make(self._data.copy(), self._ctx) if recording else self
         result = function.apply(source, *operands, **attrs)
         if result.shape != self.shape:
             raise RuntimeError(f"{name}: the result has shape {result.shape} but the tensor changed in place has "
@@ -385,7 +404,7 @@ class Tensor:
                 raise RuntimeError(f"{name}: result type {result.dtype} can't be cast to the desired output type "
                                    f"{self.dtype}")
             result = result.to(self.dtype)
-        self.data[...] = result.data
+        self._data[...] = result._data
         self._counter[0] += 1
         if recording:
             self._ctx = result._ctx
@@ -501,41 +520,41 @@ class Tensor:
 
     # Logic on bool (and bitwise on integer) tensors: masks, recording nothing, as in PyTorch.
     def __invert__(self) -> Tensor:
-        return Tensor._make(np.invert(_logical_operand("~", self.data)), None)
+        return Tensor._make(np.invert(_logical_operand("~", self._data)), None)
 
     def logical_not(self) -> Tensor:
         """True where this tensor is zero (False), any dtype."""
-        return Tensor._make(np.logical_not(self.data), None)
+        return Tensor._make(np.logical_not(self._data), None)
 
     def __and__(self, other: Any) -> Tensor:
-        return Tensor._make(np.bitwise_and(_logical_operand("&", self.data), _logical_operand("&", _raw(other))), None)
+        return Tensor._make(np.bitwise_and(_logical_operand("&", self._data), _logical_operand("&", _raw(other))), None)
 
     def __or__(self, other: Any) -> Tensor:
-        return Tensor._make(np.bitwise_or(_logical_operand("|", self.data), _logical_operand("|", _raw(other))), None)
+        return Tensor._make(np.bitwise_or(_logical_operand("|", self._data), _logical_operand("|", _raw(other))), None)
 
     def __xor__(self, other: Any) -> Tensor:
-        return Tensor._make(np.bitwise_xor(_logical_operand("^", self.data), _logical_operand("^", _raw(other))), None)
+        return Tensor._make(np.bitwise_xor(_logical_operand("^", self._data), _logical_operand("^", _raw(other))), None)
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     # Comparisons give bool tensors and record nothing, as in PyTorch.
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.equal(self.data, _raw(other)), None)
+        return Tensor._make(np.equal(self._data, _raw(other)), None)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.not_equal(self.data, _raw(other)), None)
+        return Tensor._make(np.not_equal(self._data, _raw(other)), None)
 
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.less(self.data, _raw(other)), None)
+        return Tensor._make(np.less(self._data, _raw(other)), None)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._make(np.less_equal(self.data, _raw(other)), None)
+        return Tensor._make(np.less_equal(self._data, _raw(other)), None)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.greater(self.data, _raw(other)), None)
+        return Tensor._make(np.greater(self._data, _raw(other)), None)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._make(np.greater_equal(self.data, _raw(other)), None)
+        return Tensor._make(np.greater_equal(self._data, _raw(other)), None)
 
     # ----- elementwise ------------------------------------------------------------------------
     def exp(self) -> Tensor:
@@ -765,12 +784,12 @@ def scaled_operand(op: str, x: Any, other: Any, alpha: Any) -> Any:
 
 
 def _logical_reduction(reduce: Any, x: Tensor, dim: Any, keepdim: bool, op: str) -> Tensor:
-    result = reduce(x.data, axis=_normalize_dims(dim, x.ndim, op), keepdims=keepdim)
+    result = reduce(x._data, axis=_normalize_dims(dim, x.ndim, op), keepdims=keepdim)
     return Tensor._make(np.asarray(result, uint8 if x.dtype == uint8 else bool_), None)
 
 
 def _raw(value: Any) -> Any:
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 def _operand(value: Any) -> Any:
@@ -798,7 +817,7 @@ def _index_part(part: Any) -> Any:
     if isinstance(part, slice) and part.step is not None and part.step <= 0:
         raise ValueError(f"index: step must be greater than zero (got the slice {part}), as in PyTorch")
     if isinstance(part, Tensor):
-        return part.data
+        return part._data
     if isinstance(part, list):
         array = np.asarray(part)
         return array.astype(int64) if array.size == 0 else array

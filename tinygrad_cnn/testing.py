@@ -158,11 +158,11 @@ def taylor_test(fn: Callable, inputs: Sequence[Any], *, seed: int = 0, steps: Se
         rng = np.random.default_rng(seed)
         directions = [rng.standard_normal(o.shape) for o in outs]
         backward_projection(outs, directions)
-        moves = [rng.standard_normal(t.shape) * max(1.0, float(np.sqrt(np.mean(t.data ** 2)))) if t.numel()
+        moves = [rng.standard_normal(t.shape) * max(1.0, float(np.sqrt(np.mean(t._data ** 2)))) if t.numel()
                  else np.zeros(t.shape) for _, t in targets]
-        slope = sum(float(np.vdot(t.grad.data, u)) for (_, t), u in zip(targets, moves, strict=True)
+        slope = sum(float(np.vdot(t.grad._data, u)) for (_, t), u in zip(targets, moves, strict=True)
                     if t.grad is not None)
-        originals = [t.data.copy() for _, t in targets]
+        originals = [t._data.copy() for _, t in targets]
         base = evaluate_outputs(call)
         nonfinite = nonfinite_outputs(base, targets)
         if not nonfinite and not np.isfinite(slope):
@@ -175,12 +175,12 @@ def taylor_test(fn: Callable, inputs: Sequence[Any], *, seed: int = 0, steps: Se
         try:
             for k, h in enumerate(steps):
                 for (_, t), original, u in zip(targets, originals, moves, strict=True):
-                    t.data[...] = original + h * u
+                    t._data[...] = original + h * u
                 change = projected_difference(evaluate_outputs(call), base, directions)
                 remainders[k] = abs(change - h * slope)
         finally:
             for (_, t), original in zip(targets, originals, strict=True):
-                t.data[...] = original
+                t._data[...] = original
     if not np.isfinite(remainders).all():
         h = steps[int(np.argmax(~np.isfinite(remainders)))]
         return TaylorResult(float("nan"), steps, remainders,
@@ -242,7 +242,7 @@ def check_sample(function: type[Function], args: Sequence[Any], attrs: dict | No
     args are arrays (float ones become inputs that require grad), Tensors (their requires_grad is kept)
     or constants. This is what the reproducer script of a failure calls.
     """
-    arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+    arrays = tuple(a._data if isinstance(a, Tensor) else a for a in args)
     flags = tuple(a.requires_grad if isinstance(a, Tensor) else isinstance(a, np.ndarray) and a.dtype.kind == "f"
                   for a in args)
     try:
@@ -279,8 +279,8 @@ def _check_properties(function: type[Function], sample: Sample, kinks: Any, refe
         expected = np.asarray(reference(*sample.args, **attrs))
         if expected.shape != out.shape:
             raise _PropertyFailure("forward", f"output shape {out.shape}, the reference gives {expected.shape}")
-        if not np.allclose(out.data, expected, rtol=1e-7, atol=1e-10):
-            worst = float(np.max(np.abs(out.data - expected)))
+        if not np.allclose(out._data, expected, rtol=1e-7, atol=1e-10):
+            worst = float(np.max(np.abs(out._data - expected)))
             raise _PropertyFailure("forward", f"the output differs from the reference by up to {worst:.3g}")
     # backward: one gradient per input, each of its input's shape (called directly, before the engine)
     grads = _raw_backward(function, out, "backward")

@@ -158,7 +158,7 @@ def _format_number(value: Any) -> str:
 def _format_value(value: Any) -> str:
     """A short text for an attribute or constant: numbers, slices and tuples as written, arrays by shape."""
     if isinstance(value, (np.ndarray, Tensor)):
-        data = value.data if isinstance(value, Tensor) else value
+        data = value._data if isinstance(value, Tensor) else value
         if data.size == 1 and isinstance(value, np.ndarray):
             return _format_number(data.item())
         return f"{'tensor' if isinstance(value, Tensor) else 'array'} " \
@@ -184,7 +184,7 @@ def _gradient_summary(grad: Any) -> tuple[str, bool, float]:
     """The gradient's value (one element) or L2 norm, whether it holds NaN or inf, its squared norm."""
     if grad is None:
         return "None", False, 0.0
-    data = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+    data = np.asarray(grad._data if isinstance(grad, Tensor) else grad)
     finite = np.isfinite(data)
     if not finite.all():
         nan, inf = int(np.isnan(data).sum()), int(np.isinf(data).sum())
@@ -201,8 +201,8 @@ def _describe_leaf(key: str, tensor: Tensor, names: dict[int, str]) -> _Record:
     kind, title = ("param", "parameter") if tensor.requires_grad else ("input", "input")
     record = _Record(key, kind, title, names.get(id(tensor)) or tensor.name,
                      shape=tensor.shape, dtype=_dtype_name(tensor.dtype))
-    if tensor.data.size == 1:
-        record.value = _format_number(tensor.data.item())
+    if tensor._data.size == 1:
+        record.value = _format_number(tensor._data.item())
     if tensor.requires_grad:
         record.grad, record.grad_bad, record.grad_square = _gradient_summary(tensor.grad)
     return record
@@ -216,8 +216,8 @@ def _describe_op(key: str, node: Context, made: dict[int, tuple[str, Tensor]]) -
                      scope=tuple(node.scope), released=bool(node.released))
     if id(node) in made:
         record.name, output = made[id(node)]
-        if output.data.size == 1:
-            record.value = _format_number(output.data.item())
+        if output._data.size == 1:
+            record.value = _format_number(output._data.item())
     return record
 
 
@@ -252,7 +252,7 @@ def _snapshot(root: Tensor, params: Any, max_nodes: int | None) -> tuple[dict[st
     start: Context | Tensor = root._ctx if root._ctx is not None else root
     root_key = keys[id(start)] = new_key("op" if type(start) is Context else "leaf")
     stack = [start]
-    root_value = _format_number(root.data.item()) if root.data.size == 1 else None
+    root_value = _format_number(root._data.item()) if root._data.size == 1 else None
     while stack:
         obj = stack.pop()
         key = keys[id(obj)]

@@ -1,6 +1,6 @@
 """Weight initialisers, in place, with PyTorch's fan and gain rules; draws come from `tc.random`.
 
-Each fills `tensor.data` without recording anything, bumps its version and returns the tensor.
+Each fills `tensor._data` without recording anything, bumps its version and returns the tensor.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write values into tensor in place (cast to its dtype) and bump its version."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init: expected a Tensor, got {type(tensor).__name__}")
-    tensor.data[...] = values
+    tensor._data[...] = values
     return tensor._modified()
 
 

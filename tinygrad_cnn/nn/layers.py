@@ -187,9 +187,9 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def _check_input(self, input: Tensor) -> None:
         raise NotImplementedError
@@ -198,9 +198,9 @@ class _BatchNorm(Module):
         self._check_input(input)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             if self.momentum is None:  # a cumulative average, as PyTorch does for momentum=None
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+                momentum = 1.0 / float(self.num_batches_tracked._data)
         # Eval mode without running statistics normalises with the batch's own, as PyTorch.
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats

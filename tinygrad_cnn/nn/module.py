@@ -33,7 +33,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, dtype=np.float32)
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self) -> str:
@@ -88,7 +88,7 @@ def _loadable_copy(key: str, value: Any, target: Tensor) -> tuple[np.ndarray | N
     exactly (2.7 or NaN into `num_batches_tracked`), which PyTorch stores silently and we refuse.
     """
     if isinstance(value, Tensor):
-        array = value.data
+        array = value._data
     elif isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
     else:
@@ -98,7 +98,7 @@ def _loadable_copy(key: str, value: Any, target: Tensor) -> tuple[np.ndarray | N
     if array.shape != target.shape:
         return None, (f"size mismatch for {key}: copying a param with shape {array.shape}, "
                       f"the shape in the current model is {target.shape}")
-    if not target.data.flags.writeable:
+    if not target._data.flags.writeable:
         return None, f"{key}: the model's array is read-only"
     with np.errstate(over="ignore", invalid="ignore"):  # both checked just below, by value
         converted = array.astype(target.dtype)  # always a copy: the source may share memory with a target
@@ -126,7 +126,7 @@ def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
         if set_to_none:
             param.grad = None
         else:
-            param.grad.data[...] = 0
+            param.grad._data[...] = 0
 
 
 class Module:
@@ -343,10 +343,10 @@ class Module:
             raise TypeError(f"Module.to: only floating dtypes are supported, got {dtype}")
         for tensor in [*self.parameters(), *self.buffers()]:
             if tensor.dtype.kind == "f" and tensor.dtype != dtype:
-                tensor.data = tensor.data.astype(dtype)
+                tensor._data = tensor._data.astype(dtype)
                 tensor._modified()
                 if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype)
+                    tensor.grad._data = tensor.grad._data.astype(dtype)
         return self
 
     def cpu(self) -> Module:
@@ -427,7 +427,7 @@ class Module:
                                + "\n  ".join(problems))
         for key, array in sources.items():
             target = targets[key]
-            np.copyto(target.data, array)
+            np.copyto(target._data, array)
             target._modified()
         return IncompatibleKeys(missing, unexpected)
 

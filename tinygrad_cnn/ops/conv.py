@@ -152,13 +152,13 @@ class ConvNd(Function):
 def _convolve(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
               groups: int, spatial: int) -> Tensor:
     op = f"conv{spatial}d"
-    if np.ndim(weight.data if isinstance(weight, Tensor) else weight) != spatial + 2:
+    if np.ndim(weight._data if isinstance(weight, Tensor) else weight) != spatial + 2:
         raise ValueError(f"{op}: expected a {spatial + 2}-D weight (O, C/groups, {_dims_name(spatial)}), got shape "
-                         f"{np.shape(weight.data if isinstance(weight, Tensor) else weight)}")
-    input_dims = np.ndim(x.data if isinstance(x, Tensor) else x)
+                         f"{np.shape(weight._data if isinstance(weight, Tensor) else weight)}")
+    input_dims = np.ndim(x._data if isinstance(x, Tensor) else x)
     if input_dims not in (spatial + 1, spatial + 2):
         raise ValueError(f"{op}: expected a {spatial + 1}-D (C, {_dims_name(spatial)}) or {spatial + 2}-D (N, C, "
-                         f"{_dims_name(spatial)}) input, got shape {np.shape(x.data if isinstance(x, Tensor) else x)}")
+                         f"{_dims_name(spatial)}) input, got shape {np.shape(x._data if isinstance(x, Tensor) else x)}")
     if input_dims == spatial + 1:  # one unbatched sample, as PyTorch accepts
         return _convolve(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups, spatial).squeeze(0)
     return ConvNd.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)

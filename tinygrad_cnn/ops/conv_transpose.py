@@ -154,7 +154,7 @@ def _conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any,
                     groups: int, dilation: Any, spatial: int) -> Tensor:
     op = f"conv_transpose{spatial}d"
     for name, value in (("input", x), ("weight", weight)):
-        shape = np.shape(value.data if isinstance(value, Tensor) else value)
+        shape = np.shape(value._data if isinstance(value, Tensor) else value)
         if len(shape) != spatial + 2:
             raise ValueError(f"{op}: expected a {spatial + 2}-D {name} "
                              f"({'N, C_in' if name == 'input' else 'C_in, C_out/groups'}, {spatial} spatial dims), "

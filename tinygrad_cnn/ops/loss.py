@@ -437,7 +437,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | np.ndarray,
     """
     expect_tensor("binary_cross_entropy_with_logits", "input", input)
     if isinstance(pos_weight, Tensor):
-        pos_weight = pos_weight.data  # a constant, as PyTorch's pos_weight gets no gradient here
+        pos_weight = pos_weight._data  # a constant, as PyTorch's pos_weight gets no gradient here
     return BinaryCrossEntropyWithLogits.apply(input, target, weight, reduction=reduction, pos_weight=pos_weight)
 
 

@@ -228,7 +228,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
     alone, the tuple of index tensors of its True elements (`condition.nonzero(as_tuple=True)`)."""
     condition = _tensor(condition, "where", "condition")
     if input is None and other is None:
-        return tuple(Tensor._make(index.astype(int64), None) for index in np.nonzero(condition.data))
+        return tuple(Tensor._make(index.astype(int64), None) for index in np.nonzero(condition._data))
     if input is None or other is None:
         raise TypeError("where: give both input and other, or neither (then the indices of True elements)")
     operands = [v if isinstance(v, (Tensor, int, float, bool)) else to_array(v) for v in (input, other)]
@@ -238,7 +238,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 class indices of any shape (*) -> int64 (*, num_classes) with a 1 at each index; num_classes=-1
     takes the largest index + 1. No gradient (as in PyTorch)."""
-    labels = _tensor(tensor, "one_hot", "tensor").data
+    labels = _tensor(tensor, "one_hot", "tensor")._data
     if labels.dtype != np.int64:
         raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor (int64), got {labels.dtype}")
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < -1:

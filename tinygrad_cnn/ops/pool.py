@@ -723,9 +723,9 @@ def _max_pool(cls: type[_MaxPoolNd], x: Tensor, kernel_size: Any, stride: Any, p
     if not return_indices:
         return values
     # The indices take a second forward pass (an op has one output); return_indices is the rare case.
-    plan = _plan(cls.name, cls.n, x.data, kernel_size, stride, padding, dilation, bool(ceil_mode))
-    _, offsets = _max_pool_arrays(x.data, plan)
-    return values, Tensor(_max_pool_indices(x.data, plan, offsets))
+    plan = _plan(cls.name, cls.n, x._data, kernel_size, stride, padding, dilation, bool(ceil_mode))
+    _, offsets = _max_pool_arrays(x._data, plan)
+    return values, Tensor(_max_pool_indices(x._data, plan, offsets))
 
 
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
@@ -817,7 +817,7 @@ def _adaptive_max_pool(cls: type[_AdaptiveMaxPoolNd], x: Tensor, output_size: An
     if not return_indices:
         return values
     # The indices take a second forward pass (an op has one output); return_indices is the rare case.
-    _, indices = _adaptive_max_arrays(x.data, _adaptive_output_size(cls.name, cls.n, x.shape, output_size))
+    _, indices = _adaptive_max_arrays(x._data, _adaptive_output_size(cls.name, cls.n, x.shape, output_size))
     return values, Tensor(indices)
 
 

@@ -231,7 +231,7 @@ def extremum(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Any:
     indices = arg_extremum(x, dim, True, largest, "max" if largest else "min")
     if x.ndim == 0:  # one element, at index 0: amax over no axis passes it (and its gradient) through
         return MinMaxResult((Amax if largest else Amin).apply(x, dim=dim), indices)
-    values = TakeAlongDim.apply(x, indices.data, dim=dim)
+    values = TakeAlongDim.apply(x, indices._data, dim=dim)
     if not keepdim:
         values, indices = values.squeeze(dim), indices.squeeze(dim)
     return MinMaxResult(values, indices)
@@ -261,11 +261,11 @@ def arg_extremum(x: Tensor, dim: int | None, keepdim: bool, largest: bool, op: s
     _check_nonempty(x.shape, axes, dim, op)
     pick = np.argmax if largest else np.argmin
     if dim is None:
-        index = pick(x.data)
+        index = pick(x._data)
         return Tensor._make(np.asarray(index, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()), None)
     if x.ndim == 0:
         return Tensor._make(np.zeros((), np.int64), None)
-    return Tensor._make(pick(x.data, axis=axes[0], keepdims=keepdim).astype(np.int64), None)
+    return Tensor._make(pick(x._data, axis=axes[0], keepdims=keepdim).astype(np.int64), None)
 
 
 # ----- the vector p-norm -------------------------------------------------------------------------------

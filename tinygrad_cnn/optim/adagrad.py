@@ -34,7 +34,7 @@ class Adagrad(Optimizer):
         super().add_param_group(param_group)
         group = self.param_groups[-1]
         for param in group["params"]:
-            self.state[id(param)] = self._fresh_state(param.data, group)
+            self.state[id(param)] = self._fresh_state(param._data, group)
 
     @staticmethod
     def _fresh_state(param: np.ndarray | Tensor, group: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class Adam(Optimizer):
         if name != "betas":
             return super()._read_option(name, value)
         if isinstance(value, (Tensor, np.ndarray)):
-            value = (value.data if isinstance(value, Tensor) else value).tolist()
+            value = (value._data if isinstance(value, Tensor) else value).tolist()
         if not isinstance(value, (tuple, list)):
             raise TypeError(f"betas must be a pair of numbers, got {type(value).__name__} {value!r}")
         if len(value) != 2:

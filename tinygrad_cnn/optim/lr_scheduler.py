@@ -663,7 +663,7 @@ class ReduceLROnPlateau(LRScheduler):
     def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
         """Take the epoch's metric (a number or a one-element Tensor) and lower the lrs if it has stalled."""
         if isinstance(metrics, (Tensor, np.ndarray)):
-            array = metrics.data if isinstance(metrics, Tensor) else metrics
+            array = metrics._data if isinstance(metrics, Tensor) else metrics
             if array.size != 1:
                 raise ValueError(f"ReduceLROnPlateau.step: metrics must be one number, got a tensor of shape "
                                  f"{array.shape}")

@@ -30,7 +30,7 @@ from ..tensor import Tensor
 def _read_number(name: str, value: Any) -> int | float:
     """`value` (a number, a NumPy scalar, a one-element Tensor or array) as a finite Python int or float."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if isinstance(value, np.ndarray):
         if value.size != 1:
             raise ValueError(f"{name} given as a Tensor or array must have one element, got shape {value.shape}")
@@ -54,7 +54,7 @@ def _read_step_count(value: Any) -> int:
     """A saved step count (an int, an integral float, or PyTorch's 0-d float tensor as a 0-d array or
     Tensor) as a Python int >= 0."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if isinstance(value, np.ndarray):
         if value.shape != ():
             raise ValueError(f"'step' must be a number or a 0-d tensor, got shape {value.shape}")
@@ -246,7 +246,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for param, grad, options in self._checked_updates():
-            self._update(param.data, grad, self.state.setdefault(id(param), {}), options)
+            self._update(param._data, grad, self.state.setdefault(id(param), {}), options)
             param._modified()
         return loss
 
@@ -261,7 +261,7 @@ class Optimizer:
                 if param.grad is None:
                     continue
                 where = f"{name}.step: parameter {position} of group {group_index}"
-                data, grad = param.data, param.grad
+                data, grad = param._data, param.grad
                 if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
                     kind = f"dtype {data.dtype}" if isinstance(data, np.ndarray) else type(data).__name__
                     raise TypeError(f"{where} holds {kind}; only floating point parameters can be optimized")
@@ -278,7 +278,7 @@ class Optimizer:
                 problems = self._state_problems(self.state.get(id(param), {}), data.shape, options)
                 if problems:
                     raise RuntimeError(f"{where} (shape {data.shape}): its state does not fit: " + "; ".join(problems))
-                grad_array = grad.data if grad.dtype == data.dtype else grad.data.astype(data.dtype)
+                grad_array = grad._data if grad.dtype == data.dtype else grad._data.astype(data.dtype)
                 updates.append((param, grad_array, options))
         return updates
 
@@ -416,7 +416,7 @@ class Optimizer:
                     unreadable.add(name)
                     continue
             elif isinstance(value, (Tensor, np.ndarray)):
-                value = np.array(value.data if isinstance(value, Tensor) else value)
+                value = np.array(value._data if isinstance(value, Tensor) else value)
                 if value.dtype.kind == "f":
                     if not np.isfinite(value).all():
                         found.append(f"state {name!r} holds NaN or infinity")

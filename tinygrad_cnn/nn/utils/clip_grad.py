@@ -95,7 +95,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         return Tensor(np.zeros((), np.float32))
     with np.errstate(all="ignore"):  # inf and NaN norms are results here (refused below when asked to)
         dtype = np.result_type(*(grad.dtype for grad in grads))
-        norms = np.array([_vector_norm(grad.data, norm_type) for grad in grads], dtype)
+        norms = np.array([_vector_norm(grad._data, norm_type) for grad in grads], dtype)
         total_norm = _vector_norm(norms, norm_type).astype(dtype)
         if error_if_nonfinite and not np.isfinite(total_norm):
             raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
@@ -104,7 +104,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         clip_coef = np.minimum(dtype.type(max_norm) / (total_norm + dtype.type(1e-6)), dtype.type(1.0))
         with no_grad():
             for grad in grads:
-                grad.data *= clip_coef.astype(grad.dtype)
+                grad._data *= clip_coef.astype(grad.dtype)
                 grad._modified()
     return Tensor(np.asarray(total_norm))
 
@@ -119,5 +119,5 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, f
     _check_foreach(where, foreach)
     with no_grad():
         for grad in grads:
-            np.clip(grad.data, -clip_value, clip_value, out=grad.data)
+            np.clip(grad._data, -clip_value, clip_value, out=grad._data)
             grad._modified()
