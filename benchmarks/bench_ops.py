@@ -24,7 +24,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The conv shapes and their FLOP counts are the performance issue's, shared with run.py (which imports no
+# The conv shapes and their FLOP counts are run.py's, shared with it (run.py imports no
 # NumPy at module level, so the thread pinning below still comes first).
 from run import CONVS, conv_gflop  # noqa: E402
 

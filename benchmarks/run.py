@@ -1,4 +1,9 @@
-"""Measure tinygrad_cnn against PyTorch's CPU backend on the workloads of the performance issue.
+"""Measure tinygrad_cnn against PyTorch's CPU backend on CNN workloads, forward and backward, float32.
+
+The workloads: five conv2d shapes (28x28 and 14x14 inputs, 1 to 64 channels, 3x3 and 5x5 kernels, one with
+stride 2); max pooling, batch norm, relu and
+sigmoid on a 64x64x28x28 batch; cross-entropy of 64x10 logits; a training step of LeNet-5 (batch 64) and of a
+Keras-style CNN with and without batch norm (batch 32); and a chain of 10,000 small ops (the engine's per-op cost).
 
     python benchmarks/run.py                 # every workload, 1 BLAS thread, torch too if importable
     python benchmarks/run.py --threads 2     # pin BLAS (and torch) to 2 threads

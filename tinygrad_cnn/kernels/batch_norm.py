@@ -1,6 +1,7 @@
 """Batch norm over (N, C, *spatial) input as row operations: the same math as `ops.norm.BatchNorm`, fewer passes.
 
 The reference broadcasts (C,) vectors as (1, C, 1, 1) blocks and makes a fresh temporary per step. Here
+
 - the per-channel sums are einsum over an (N, C, L) view (one pass, no temporary of x * y);
 - a (C,) vector is repeated into a (1, C * L) row and broadcast against the (N, C * L) view: NumPy's inner loops
   then run over whole contiguous rows, where a (1, C, 1, 1) block gives one short loop of L per (n, c) with a

@@ -1,14 +1,18 @@
 """Winograd F(2x2, 3x3) convolution (Lavin & Gray 2015): 3x3, stride 1, dilation 1, one group.
 
 The output is cut into 2x2 tiles; each reads a 4x4 input tile (tiles overlap by 2). With
+
     B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
     G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
     A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+
 a tile is Y = A^T [(G w G^T) * (B^T d B)] A, so the channel sum becomes 16 independent products,
 one per position (r, s) of the 4x4 transformed tile:
+
     forward:     M[rs]  = U[rs] @ V[rs]       (O, C) @ (C, N*T), U = G w G^T, V = B^T d B
     input grad:  dV[rs] = U[rs].T @ dM[rs]    dM = A dY A^T (the adjoint of the output transform)
     weight grad: dU[rs] = dM[rs] @ V[rs].T    then dW = G^T dU G
+
 with T = tiles per image: 16 * O * C * N * T multiplies instead of 9 * O * C * N * Ho * Wo, 2.25x fewer.
 It is the same linear map as im2col (the constants are exact in binary), so results agree to rounding.
 The input transform and its adjoint are adds and subtracts over strided views of a zero-padded
