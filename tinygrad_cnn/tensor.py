@@ -20,7 +20,9 @@ float64 = np.dtype(np.float64)
 int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
-int8, int16, uint8 = np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.uint8)
+int8 = np.dtype(np.int8)
+int16 = np.dtype(np.int16)
+uint8 = np.dtype(np.uint8)
 float16 = np.dtype(np.float16)  # named so that `tc.half` code gets a clear "not supported", not an AttributeError
 
 # PyTorch's legacy type names, which `Tensor.type()` returns.
