@@ -3,6 +3,7 @@ and their runner (which CI calls after the tests) fails on a cell that raises.""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -97,3 +98,14 @@ def test_runner_refuses_a_notebook_that_does_not_exist(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert f"no such notebook: {tmp_path / 'missing.ipynb'}" in run.stderr
+
+
+def test_runner_finds_a_notebook_by_its_name_from_any_folder(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("run_all", NOTEBOOKS / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    monkeypatch.chdir(tmp_path)
+    assert run_all.notebook_paths([Path("cnn_basics.ipynb")]) == [NOTEBOOKS / "cnn_basics.ipynb"]
+    assert set(run_all.notebook_paths([])) == {NOTEBOOKS / name for name in EXPECTED}
+    (tmp_path / "cnn_basics.ipynb").write_text("{}")  # one in the current folder comes first
+    assert run_all.notebook_paths([Path("cnn_basics.ipynb")]) == [tmp_path / "cnn_basics.ipynb"]

@@ -37,14 +37,23 @@ def execute(path: Path, workdir: Path, timeout: int) -> object:
     return notebook
 
 
+def notebook_paths(names: list[Path]) -> list[Path]:
+    """Absolute paths of the notebooks named (every *.ipynb here when none is); a name not found from the
+    current folder is looked for beside this script, so `run_all.py cnn_basics.ipynb` works from anywhere."""
+    if not names:
+        return sorted(HERE.glob("*.ipynb"))
+    return [(name if name.is_file() or not (HERE / name).is_file() else HERE / name).resolve() for name in names]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Execute the notebooks named (default: all here), print each one's result and the totals; 1 if any failed."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: every *.ipynb here)")
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="notebooks to run, as paths or names of those here (default: every *.ipynb here)")
     parser.add_argument("--timeout", type=int, default=300, help="seconds one cell may run (default 300)")
     parser.add_argument("--keep", type=Path, default=None, help="folder for the executed copies, with outputs")
     args = parser.parse_args(argv)
-    paths = [path.resolve() for path in args.notebooks] or sorted(HERE.glob("*.ipynb"))
+    paths = notebook_paths(args.notebooks)
     missing = [str(path) for path in paths if not path.is_file()]
     if missing or not paths:
         print(f"error: no such notebook: {', '.join(missing)}" if missing else f"error: no notebook in {HERE}",
