@@ -30,12 +30,7 @@ def _check(x: np.ndarray, weight: np.ndarray, bias: Any, groups: Any, op: str) -
     if x.ndim != weight.ndim:
         raise ValueError(f"{op}: expected a {spatial + 2}-D input (N, C, {_dims_name(spatial)}) for a "
                          f"{weight.ndim}-D weight, got input of shape {x.shape}")
-    if x.dtype.kind != "f" or x.dtype != weight.dtype or (bias is not None and np.asarray(bias).dtype != x.dtype):
-        bias_dtype = "" if bias is None else f", bias {np.asarray(bias).dtype}"
-        raise TypeError(f"{op}: input, weight and bias must share one float dtype, got input {x.dtype}, "
-                        f"weight {weight.dtype}{bias_dtype}")
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups <= 0:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    check_dtypes_and_groups(x, weight, bias, groups, op)
     channels, out_channels = x.shape[1], weight.shape[0]
     if channels % groups or out_channels % groups:
         raise ValueError(f"{op}: input channels ({channels}) and output channels ({out_channels}) must both be "
@@ -46,6 +41,17 @@ def _check(x: np.ndarray, weight: np.ndarray, bias: Any, groups: Any, op: str) -
     if bias is not None and np.shape(bias) != (out_channels,):
         raise ValueError(f"{op}: bias has shape {np.shape(bias)}, expected ({out_channels},) "
                          f"(weight shape {weight.shape})")
+
+
+def check_dtypes_and_groups(x: np.ndarray, weight: np.ndarray, bias: Any, groups: Any, op: str) -> None:
+    """TypeError unless input, weight and bias share one float dtype; ValueError unless groups is a positive int
+    (shared with the transposed convolution)."""
+    if x.dtype.kind != "f" or x.dtype != weight.dtype or (bias is not None and np.asarray(bias).dtype != x.dtype):
+        bias_dtype = "" if bias is None else f", bias {np.asarray(bias).dtype}"
+        raise TypeError(f"{op}: input, weight and bias must share one float dtype, got input {x.dtype}, "
+                        f"weight {weight.dtype}{bias_dtype}")
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups <= 0:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
 
 
 def _dims_name(spatial: int) -> str:

@@ -20,7 +20,7 @@ from ..autograd import Function
 from ..tensor import Tensor
 from ._util import pair, random_array
 from ._windows import Windows
-from .conv import fold, unfold
+from .conv import check_dtypes_and_groups, fold, unfold
 from .registry import Sample, register
 
 
@@ -36,12 +36,7 @@ def _check(x: np.ndarray, weight: np.ndarray, bias: Any, groups: Any, op: str) -
     if x.ndim != weight.ndim:
         raise ValueError(f"{op}: expected a {weight.ndim}-D input (N, C, ...) for a {weight.ndim}-D weight, "
                          f"got input of shape {x.shape}")
-    if x.dtype.kind != "f" or x.dtype != weight.dtype or (bias is not None and np.asarray(bias).dtype != x.dtype):
-        bias_dtype = "" if bias is None else f", bias {np.asarray(bias).dtype}"
-        raise TypeError(f"{op}: input, weight and bias must share one float dtype, got input {x.dtype}, "
-                        f"weight {weight.dtype}{bias_dtype}")
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups <= 0:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    check_dtypes_and_groups(x, weight, bias, groups, op)
     if weight.shape[0] % groups:
         raise ValueError(f"{op}: the weight's first dim (in_channels, {weight.shape[0]}) must be divisible by "
                          f"groups ({groups}) (weight shape {weight.shape})")
