@@ -229,3 +229,44 @@ def test_bad_keyword_values_raise_errors_of_ours_naming_the_argument(call, argum
     with pytest.raises(OUR_ERRORS, match=f"(?i){argument}") as caught:
         call()
     assert traceback.extract_tb(caught.value.__traceback__)[-1].filename.startswith(PACKAGE)
+
+
+INPLACE = {
+    "add_": lambda t, o: t.add_(o), "sub_": lambda t, o: t.sub_(o), "mul_": lambda t, o: t.mul_(o),
+    "div_": lambda t, o: t.div_(o), "copy_": lambda t, o: t.copy_(o), "iadd": lambda t, o: t.__iadd__(o),
+}
+
+
+def _inplace_result(function):
+    """Run an in-place call on a copy, returning the changed tensor (the same object) or raising."""
+    def call(t, other):
+        target = t.clone() if hasattr(t, "clone") else t
+        result = function(target, other)
+        assert result is target, "an in-place op must return the tensor it changed"
+        return target
+    return call
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(sorted(INPLACE)), st.data())
+def test_in_place_ops_with_any_dtypes_and_shapes(name, data):
+    a = data.draw(arrays(min_dims=1, max_dims=3))
+    other = data.draw(st.one_of(arrays(max_dims=3), st.sampled_from([2, 0.5, True, -1.5])))
+    function = _inplace_result(INPLACE[name])
+    _check(function, function, (a, other))
+
+
+@settings(max_examples=40)
+@given(arrays(dtype=np.float64, min_dims=1, max_dims=3, allow_empty=False), st.data())
+def test_setitem_with_masks_slices_and_index_arrays(x, data):
+    index = data.draw(st.one_of(
+        st.just(x > 0), st.integers(-1, 0), st.slices(x.shape[0]),
+        st.lists(st.integers(-x.shape[0], x.shape[0] - 1), min_size=1, max_size=3).map(np.array)))
+    value = data.draw(st.one_of(st.floats(-3, 3), st.sampled_from([np.inf, np.nan])))
+
+    def assign(t, v):
+        target = t.clone()
+        target[index if not isinstance(index, np.ndarray) or index.dtype == bool else index.tolist()] = v
+        return target
+
+    _check(assign, assign, (x, value))
