@@ -90,3 +90,16 @@ def test_im2col_chunks_takes_inf_and_nan_as_the_reference():
         results.append((out.data, xt.grad.data, wt.grad.data))
     for got, want in zip(*results):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize(("note", "shifted"), [("2 chunks", True), ("folds W.T @ dY", False)])
+def test_im2col_chunks_registry_samples_reach_both_row_form_input_gradients(note, shifted):
+    from tinygrad_cnn.kernels import im2col_chunks
+    from tinygrad_cnn.ops import registry
+    from tinygrad_cnn.ops._windows import make_windows
+
+    sample = next(s for s in registry["conv"].samples(np.random.default_rng(0)) if note in s.note)
+    x, weight, _ = sample.args
+    windows = make_windows(x.shape[2:], weight.shape[2:], 1, sample.attrs["padding"], 1, "conv2d")
+    layout = im2col_chunks._Layout(x, weight, windows)
+    assert layout.rows and im2col_chunks._shift_output_gradient(layout, weight.shape[0]) == shifted

@@ -17,8 +17,8 @@ of Wo. Unfold and fold then copy and add runs of Ho * Wp values instead of Wo, w
 for small images; the price is (Wp - Wo) / Wo more GEMM columns. Their outputs are dropped and their output
 gradient is zero, but they read real input values (the next row's), so the row form takes finite inputs and
 weights only: then those zeros give exact zeros in both gradients (0 * finite), and an inf or NaN takes the
-general form, as exact as the reference. Fold adds the kernel offsets of the last dim first, shifting whole runs
-(the runs cross into the next row only from the extra columns, whose gradient is zero), then those of the others.
+general form, as exact as the reference. The row form's fold adds whole runs per kernel offset; where it moves
+fewer values, the offsets of the last kernel dim are summed inside a GEMM instead (`_RowsInputGradient`).
 """
 
 from __future__ import annotations
@@ -112,6 +112,11 @@ class _Layout:
         if self.rows:
             columns[..., self.windows.output_size[-1]:] = 0
 
+    def copy_inside(self, padded: np.ndarray, images: int, grad_x: np.ndarray) -> None:
+        """The inside of the padded images in `padded` (taken as (C, n, *P)) into grad_x (n, C, *S)."""
+        inside = self.padded_images(padded, images, channel_major=True)[(slice(None), slice(None), *self.inside())]
+        np.copyto(grad_x.swapaxes(0, 1), inside)
+
     def outputs(self, product: np.ndarray) -> np.ndarray:
         """The real outputs of (O, n, *positions) as (O, n, *O)."""
         return product[..., :self.windows.output_size[-1]] if self.rows else product
@@ -173,56 +178,99 @@ def backward(ctx, grad_output: np.ndarray) -> tuple[np.ndarray | None, ...]:
     chunks = layout.chunked(batch)
     most = max(chunk.stop - chunk.start for chunk in chunks)
     unfold = _Unfolder(x, layout, most) if need_w else None
-    grad_rows_buffer = np.zeros(out_channels * most * positions, dtype)  # the row form's junk columns stay 0
+    shift = need_x and _shift_output_gradient(layout, out_channels)
+    # dY per chunk as (O, n, *positions), after `lead` zeros that the shifted reads of dY start in.
+    lead = windows.dilation[-1] * (windows.kernel[-1] - 1) if shift else 0
+    grad_rows_buffer = np.zeros(lead + out_channels * most * positions, dtype)
     grad_x = grad_w = grad_b = None
     if need_x:
         grad_x = np.empty(ctx.input_shape, dtype)
-        kernels_t = weight.reshape(groups, out_channels // groups, rows).transpose(0, 2, 1)  # (G, Cg*K, Og)
-        grad_cols_buffer = np.empty(channels * layout.kernel_size * most * positions, dtype)
-        padded = layout.padded_buffer(most)
+        input_gradient = (_RowsInputGradient if shift else _InputGradient)(weight, layout, groups, most)
     if need_w:
         grad_w = np.zeros((groups, out_channels // groups, rows), dtype)
     if need_b:
         grad_b = grad_output.sum(axis=(0, *range(2, grad_output.ndim)))
     for chunk in chunks:
         n = chunk.stop - chunk.start
-        grad_rows = grad_rows_buffer[:out_channels * n * positions].reshape(out_channels, n, *layout.positions_shape)
+        grad_rows = grad_rows_buffer[lead:lead + out_channels * n * positions].reshape(
+            out_channels, n, *layout.positions_shape)
         np.copyto(layout.outputs(grad_rows), grad_output[chunk].swapaxes(0, 1))
         layout.zero_junk(grad_rows)  # a larger chunk before may have left values there
-        grad_rows = grad_rows.reshape(groups, out_channels // groups, n * positions)
         if need_w:
             cols = unfold(chunk).reshape(groups, rows, n * positions)
-            grad_w += np.matmul(grad_rows, cols.transpose(0, 2, 1))
+            grad_w += np.matmul(grad_rows.reshape(groups, -1, n * positions), cols.transpose(0, 2, 1))
         if need_x:
-            grad_cols = grad_cols_buffer[:channels * layout.kernel_size * n * positions]
-            np.matmul(kernels_t, grad_rows, out=grad_cols.reshape(groups, rows, n * positions))
-            grad_cols = grad_cols.reshape(channels, *windows.kernel, n, *layout.positions_shape)
-            _fold_into(grad_cols, layout, padded, n, grad_x[chunk])
+            input_gradient(grad_rows_buffer, n, grad_x[chunk])
     if need_w:
         grad_w = grad_w.reshape(out_channels, -1, *windows.kernel)
     return (grad_x, grad_w, grad_b)[:len(ctx.needs_input_grad)]
 
 
-def _fold_into(grad_cols: np.ndarray, layout: _Layout, padded: np.ndarray, n: int, grad_x: np.ndarray) -> None:
-    """col2im of one chunk: grad_cols (C, *K, n, *positions) summed into the buffer `padded` (taken as (C, n, *P)),
-    whose inside then goes to grad_x (n, C, *S). The general form adds one kernel offset at a time; the row form
-    first sums the offsets of the last dim (shifted runs along the flat positions, in place in grad_cols' first
-    offset), then adds one offset of the other dims at a time."""
-    windows = layout.windows
-    padded[:layout.channels * n * layout.image_values].fill(0)
-    if not layout.rows:
-        target = layout.windows_view(padded, n, channel_major=True)  # (C, *K, n, *positions)
+def _shift_output_gradient(layout: _Layout, out_channels: int) -> bool:
+    """Whether the row form's input gradient shifts dY (`_RowsInputGradient`) rather than fold dcols: per column
+    it writes O*kw shifted values and C*K/kw products, where dcols takes C*K products and about as many adds."""
+    kw = layout.windows.kernel[-1]
+    per_column = layout.channels * layout.kernel_size
+    return layout.rows and out_channels * kw + per_column // kw < 2 * per_column
+
+
+class _InputGradient:
+    """dx of one chunk: dcols = W.T @ dY, then fold, one add per kernel offset (whole runs in the row form)."""
+
+    def __init__(self, weight: np.ndarray, layout: _Layout, groups: int, most: int) -> None:
+        out_channels, self.layout, self.groups = weight.shape[0], layout, groups
+        self.kernels_t = weight.reshape(groups, out_channels // groups, -1).transpose(0, 2, 1)  # (G, Cg*K, Og)
+        self.grad_cols = np.empty(layout.channels * layout.kernel_size * most * layout.positions, weight.dtype)
+        self.padded = layout.padded_buffer(most)
+
+    def __call__(self, grad_rows_buffer: np.ndarray, n: int, grad_x: np.ndarray) -> None:
+        """grad_rows_buffer: dY of the chunk as (O, n, *positions); grad_x (n, C, *S) is written."""
+        layout, windows, columns = self.layout, self.layout.windows, n * self.layout.positions
+        grad_rows = grad_rows_buffer[:self.kernels_t.shape[2] * self.groups * columns]
+        grad_cols = self.grad_cols[:layout.channels * layout.kernel_size * columns]
+        np.matmul(self.kernels_t, grad_rows.reshape(self.groups, -1, columns),
+                  out=grad_cols.reshape(self.groups, -1, columns))
+        grad_cols = grad_cols.reshape(layout.channels, *windows.kernel, n, *layout.positions_shape)
+        self.padded[:layout.channels * n * layout.image_values].fill(0)
+        target = layout.windows_view(self.padded, n, channel_major=True)  # (C, *K, n, *positions)
         for k in np.ndindex(*windows.kernel):
             target[(slice(None), *k)] += grad_cols[(slice(None), *k)]
-    else:
-        positions, dilation = layout.positions, windows.dilation[-1]
-        last = grad_cols.reshape(layout.channels, -1, windows.kernel[-1], n, positions)  # (C, K', kw, n, L)
-        summed = last[:, :, 0]
-        for j in range(1, windows.kernel[-1]):
-            summed[..., j * dilation:] += last[:, :, j, :, :positions - j * dilation]
+        layout.copy_inside(self.padded, n, grad_x)
+
+
+class _RowsInputGradient:
+    """dx of one chunk in the row form. Summing the last dim's kernel offsets of dcols = W.T @ dY, shifted by j
+    along the flat positions, is the same as one GEMM of W with dY shifted kw times (kw copies of the runs of dY,
+    better shaped for BLAS than W.T's Og rows): for each c and leading kernel offset k',
+        summed[c, k'] = sum over o, j of W[o, c, k', j] * dY[o, positions - j * dilation]
+    (zero before the first position: the lead zeros, or the zero gradient of the previous row's extra columns).
+    Then one add per offset of the other kernel dims folds `summed` into the padded input."""
+
+    def __init__(self, weight: np.ndarray, layout: _Layout, groups: int, most: int) -> None:
+        windows, self.layout, self.groups = layout.windows, layout, groups
+        out_channels, kw = weight.shape[0], windows.kernel[-1]
+        grouped = weight.reshape(groups, out_channels // groups, *weight.shape[1:])[..., ::-1]  # j reversed
+        order = (0, *range(2, 2 + len(windows.kernel)), 1, 2 + len(windows.kernel))  # (G, Cg, *K', Og, kw)
+        self.kernels = np.ascontiguousarray(grouped.transpose(order)).reshape(groups, -1, out_channels // groups * kw)
+        self.shifted = np.empty(out_channels * kw * most * layout.positions, weight.dtype)
+        self.summed = np.empty(layout.channels * layout.kernel_size // kw * most * layout.positions, weight.dtype)
+        self.padded = layout.padded_buffer(most)
+
+    def __call__(self, grad_rows_buffer: np.ndarray, n: int, grad_x: np.ndarray) -> None:
+        layout, windows = self.layout, self.layout.windows
+        columns, kw = n * layout.positions, windows.kernel[-1]
+        out_channels = self.kernels.shape[2] // kw * self.groups
+        item = grad_rows_buffer.itemsize
+        # Row (o, j) of `shifted` starts j * dilation values into the lead zeros before dY[o] (j reversed above).
+        view = as_strided(grad_rows_buffer, (out_channels, kw, columns),
+                          (columns * item, windows.dilation[-1] * item, item), writeable=False)
+        shifted = self.shifted[:view.size].reshape(view.shape)
+        np.copyto(shifted, view)
+        summed = self.summed[:self.kernels.shape[1] * self.groups * columns].reshape(self.groups, -1, columns)
+        np.matmul(self.kernels, shifted.reshape(self.groups, -1, columns), out=summed)
         summed = summed.reshape(layout.channels, *windows.kernel[:-1], n, *layout.positions_shape)
-        target = layout.rows_view(padded, n, True, windows.kernel[:-1])  # (C, *K', n, *positions)
+        self.padded[:layout.channels * n * layout.image_values].fill(0)
+        target = layout.rows_view(self.padded, n, True, windows.kernel[:-1])  # (C, *K', n, *positions)
         for k in np.ndindex(*windows.kernel[:-1]):
             target[(slice(None), *k)] += summed[(slice(None), *k)]
-    inside = layout.padded_images(padded, n, channel_major=True)[(slice(None), slice(None), *layout.inside())]
-    np.copyto(grad_x.swapaxes(0, 1), inside)
+        layout.copy_inside(self.padded, n, grad_x)
