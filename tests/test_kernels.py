@@ -92,7 +92,8 @@ def test_im2col_chunks_takes_inf_and_nan_as_the_reference():
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
 
 
-@pytest.mark.parametrize(("note", "shifted"), [("2 chunks", True), ("folds W.T @ dY", False)])
+@pytest.mark.parametrize(("note", "shifted"), [("2 chunks", True), ("folds W.T @ dY", False),
+                                               ("3d stride 1", True)])
 def test_im2col_chunks_registry_samples_reach_both_row_form_input_gradients(note, shifted):
     from tinygrad_cnn.kernels import im2col_chunks
     from tinygrad_cnn.ops import registry
@@ -100,6 +101,7 @@ def test_im2col_chunks_registry_samples_reach_both_row_form_input_gradients(note
 
     sample = next(s for s in registry["conv"].samples(np.random.default_rng(0)) if note in s.note)
     x, weight, _ = sample.args
-    windows = make_windows(x.shape[2:], weight.shape[2:], 1, sample.attrs["padding"], 1, "conv2d")
+    windows = make_windows(x.shape[2:], weight.shape[2:], 1, sample.attrs["padding"], sample.attrs.get("dilation", 1),
+                           "conv")
     layout = im2col_chunks._Layout(x, weight, windows)
     assert layout.rows and im2col_chunks._shift_output_gradient(layout, weight.shape[0]) == shifted

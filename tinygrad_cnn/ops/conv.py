@@ -74,6 +74,7 @@ def _conv_samples(rng: np.random.Generator):
     yield case((2, 1, 6, 5), (8, 1, 3, 3), padding=1, note="2d 1->8 (im2col_chunks folds W.T @ dY by rows)")
     yield case((2, 3, 9), (4, 3, 3), note="1d")
     yield case((1, 2, 4, 3, 4), (2, 2, 2, 2, 3), stride=(1, 2, 1), padding=(1, 0, 1), note="3d")
+    yield case((2, 2, 4, 4, 5), (3, 2, 2, 3, 2), padding=(1, 0, 1), dilation=(1, 1, 2), note="3d stride 1, dilation")
     yield case((2, 4, 10), (2, 2, 4), stride=3, padding=2, dilation=2, groups=2, note="1d stride, dilation, groups")
     yield case((1, 2, 7), (3, 2, 4), bias=False, stride=2, padding="same", note="1d 'same', stride 2")
 
