@@ -58,5 +58,50 @@ def test_only_an_unknown_variant_is_a_value_error():
 
 
 def test_names_lists_each_ops_variants():
-    assert kernels.names("conv") == ("winograd",)
+    assert kernels.names("conv") == ("winograd", "im2col_chunks")
     assert kernels.names("relu") == ()
+
+
+def test_im2col_chunks_registry_sample_runs_the_batch_in_two_chunks():
+    """The registry compares the chunked conv with the reference; one sample must cross a chunk boundary."""
+    from tinygrad_cnn.kernels import im2col_chunks
+    from tinygrad_cnn.ops import registry
+    from tinygrad_cnn.ops._windows import make_windows
+
+    x, weight, _ = next(s for s in registry["conv"].samples(np.random.default_rng(0)) if "2 chunks" in s.note).args
+    layout = im2col_chunks._Layout(x, weight, make_windows(x.shape[2:], weight.shape[2:], 1, 6, 1, "conv2d"))
+    assert layout.rows and len(layout.chunked(x.shape[0])) == 2
+
+
+def test_im2col_chunks_takes_inf_and_nan_as_the_reference():
+    """The row form's extra columns read input values: an inf or NaN input takes the general form instead, so the
+    gradients match the reference's exactly where they are inf or NaN."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 2, 6, 6))
+    x[0, 0, 2, 5], x[1, 1, 3, 0] = np.inf, np.nan  # at the edges: some kernel offsets never reach them
+    weight = rng.standard_normal((3, 2, 3, 3))
+    grad_out = rng.standard_normal((3, 3, 4, 6))
+    results = []
+    for context in (kernels.disabled, lambda: kernels.only("im2col_chunks")):
+        xt, wt = tc.Tensor(x, requires_grad=True), tc.Tensor(weight, requires_grad=True)
+        with context():
+            out = F.conv2d(xt, wt, padding=(0, 1))
+            out.backward(grad_out)
+        results.append((out.data, xt.grad.data, wt.grad.data))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize(("note", "shifted"), [("2 chunks", True), ("folds W.T @ dY", False),
+                                               ("3d stride 1", True)])
+def test_im2col_chunks_registry_samples_reach_both_row_form_input_gradients(note, shifted):
+    from tinygrad_cnn.kernels import im2col_chunks
+    from tinygrad_cnn.ops import registry
+    from tinygrad_cnn.ops._windows import make_windows
+
+    sample = next(s for s in registry["conv"].samples(np.random.default_rng(0)) if note in s.note)
+    x, weight, _ = sample.args
+    windows = make_windows(x.shape[2:], weight.shape[2:], 1, sample.attrs["padding"], sample.attrs.get("dilation", 1),
+                           "conv")
+    layout = im2col_chunks._Layout(x, weight, windows)
+    assert layout.rows and im2col_chunks._shift_output_gradient(layout, weight.shape[0]) == shifted

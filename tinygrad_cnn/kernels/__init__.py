@@ -20,11 +20,11 @@ import threading
 from collections.abc import Iterator
 from types import ModuleType
 
-from . import batch_norm, winograd
+from . import batch_norm, im2col_chunks, winograd
 
 # op name -> its variants, tried in order; the first whose `applies` holds runs.
 VARIANTS: dict[str, tuple[ModuleType, ...]] = {
-    winograd.OP: (winograd,),
+    winograd.OP: (winograd, im2col_chunks),
     batch_norm.OP: (batch_norm,),
 }
 

@@ -227,31 +227,44 @@ def _chunks(batch: int, channels: int, windows: Windows, itemsize: int) -> list[
     return [slice(batch * i // count, batch * (i + 1) // count) for i in range(count)]
 
 
+class _TransformedInput:
+    """V of one batch slice at a time, in one buffer reused for every slice of the call: chunk -> (16, C, n*slots)."""
+
+    def __init__(self, x: np.ndarray, windows: Windows, chunks: list[slice]) -> None:
+        self.x, self.windows = x, windows
+        self.per_image = 16 * x.shape[1] * _tile_slots(windows)
+        self.buffer = np.empty(self.per_image * max(chunk.stop - chunk.start for chunk in chunks), x.dtype)
+
+    def __call__(self, chunk: slice) -> np.ndarray:
+        n = chunk.stop - chunk.start
+        v = self.buffer[:self.per_image * n].reshape(16, self.x.shape[1], -1)
+        input_transform(self.x[chunk], self.windows, v)
+        return v
+
+
 def forward(ctx, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, windows: Windows,
             groups: int) -> np.ndarray:
     """conv2d: x (N, C, H, W), weight (O, C, 3, 3), bias (O,) or None -> (N, O, Ho, Wo).
 
-    Saves V (16, C, N, (th + 1)*(tw + 1)), the transformed input, where the weight gradient needs it. The bias goes
-    into M at (1, 1), a sixteenth of M, not onto the output.
+    Saves x, not V: the weight gradient transforms each batch slice again (in cache), which costs less than
+    keeping V, 16/9 * (th + 1)*(tw + 1)/(th*tw) times the size of the input, and streaming it back from memory.
+    The bias goes into M at (1, 1), a sixteenth of M, not onto the output.
     """
     (batch, channels), out_channels = x.shape[:2], weight.shape[0]
     need_x, need_w = ctx.needs_input_grad[:2]
-    slots = _tile_slots(windows)
     u = weight_transform(weight)
     out = np.empty((batch, out_channels, *windows.output_size), x.dtype)
-    kept = np.empty((16, channels, batch, slots), x.dtype) if need_w else None
-    for chunk in _chunks(batch, max(channels, out_channels), windows, x.itemsize):
-        n = chunk.stop - chunk.start
-        v = np.empty((16, channels, n * slots), x.dtype) if kept is None else \
-            kept[:, :, chunk].reshape(16, channels, n * slots)
-        input_transform(x[chunk], windows, v)
+    chunks = _chunks(batch, max(channels, out_channels), windows, x.itemsize)
+    transformed = _TransformedInput(x, windows, chunks)
+    for chunk in chunks:
+        v = transformed(chunk)
         m = np.matmul(u, v)
         if bias is not None:  # M at (1, 1) reaches each of its tile's 2x2 outputs once (row 1 of A is [1, 1])
             m[5] += bias.reshape(-1, 1)
         place_output(output_transform(m), windows, out[chunk])
     ctx.windows = windows
-    # The weight itself (not a transform of it): the engine's in-place check knows saved arrays by identity.
-    ctx.save_for_backward(kept, weight if need_x else None)
+    # The arrays themselves (not transforms of them): the engine's in-place check knows saved arrays by identity.
+    ctx.save_for_backward(x if need_w else None, weight if need_x else None)
     return out
 
 
@@ -261,23 +274,25 @@ def backward(ctx, grad_output: np.ndarray) -> tuple[np.ndarray | None, np.ndarra
     An inf in dY (a step already lost) may come back as NaN where im2col would give inf. dW and db are summed
     over the batch slices in order.
     """
-    v, weight = ctx.saved_tensors
+    x, weight = ctx.saved_tensors
     windows: Windows = ctx.windows
     need_x, need_w, need_b = (*ctx.needs_input_grad, False)[:3]  # bias may be left out of apply()
     (batch, out_channels), dtype = grad_output.shape[:2], grad_output.dtype
     if not (need_x or need_w):  # db alone needs no transforms
         return None, None, grad_output.sum(axis=(0, 2, 3))
-    channels = weight.shape[1] if need_x else v.shape[1]
+    channels = weight.shape[1] if need_x else x.shape[1]
     u_t = weight_transform(weight).transpose(0, 2, 1) if need_x else None
     grad_x = np.empty((batch, channels, *windows.input_size), dtype) if need_x else None
     grad_u = np.zeros((16, out_channels, channels), dtype) if need_w else None
     grad_b = np.zeros(out_channels, dtype) if need_b else None
-    for chunk in _chunks(batch, max(channels, out_channels), windows, grad_output.itemsize):
+    chunks = _chunks(batch, max(channels, out_channels), windows, grad_output.itemsize)
+    transformed = _TransformedInput(x, windows, chunks) if need_w else None
+    for chunk in chunks:
         grad_m = output_adjoint(gather_grad_output(grad_output[chunk], windows), out_channels)
         if need_b:  # dM at (1, 1) is the sum of its tile's 2x2 output gradients (row 1 of A is [1, 1])
             grad_b += grad_m[5].sum(axis=1)
         if need_w:
-            grad_u += np.matmul(grad_m, v[:, :, chunk].reshape(16, channels, -1).transpose(0, 2, 1))
+            grad_u += np.matmul(grad_m, transformed(chunk).transpose(0, 2, 1))
         if need_x:
             input_adjoint(np.matmul(u_t, grad_m), windows, grad_x[chunk])
     return (grad_x, weight_adjoint(grad_u) if need_w else None, grad_b)[:len(ctx.needs_input_grad)]

@@ -75,8 +75,12 @@ def _conv_samples(rng: np.random.Generator):
     # Winograd's samples: 3x3 stride 1, at least 8 channels in and out, outputs at least 10 on each side.
     yield case((1, 8, 10, 10), (8, 8, 3, 3), padding=1, note="2d 3x3 'same' 8->8 (winograd)")
     yield case((2, 8, 12, 13), (9, 8, 3, 3), bias=False, note="2d 3x3 odd output, no bias (winograd)")
+    # More than one chunk of columns for im2col_chunks (over 1 MiB in float64), with padding larger than the input.
+    yield case((9, 1, 12, 12), (2, 1, 7, 7), padding=6, note="2d 7x7 padding 6, batch 9 (im2col_chunks, 2 chunks)")
+    yield case((2, 1, 6, 5), (8, 1, 3, 3), padding=1, note="2d 1->8 (im2col_chunks folds W.T @ dY by rows)")
     yield case((2, 3, 9), (4, 3, 3), note="1d")
     yield case((1, 2, 4, 3, 4), (2, 2, 2, 2, 3), stride=(1, 2, 1), padding=(1, 0, 1), note="3d")
+    yield case((2, 2, 4, 4, 5), (3, 2, 2, 3, 2), padding=(1, 0, 1), dilation=(1, 1, 2), note="3d stride 1, dilation")
     yield case((2, 4, 10), (2, 2, 4), stride=3, padding=2, dilation=2, groups=2, note="1d stride, dilation, groups")
     yield case((1, 2, 7), (3, 2, 4), bias=False, stride=2, padding="same", note="1d 'same', stride 2")
 
