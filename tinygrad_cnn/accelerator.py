@@ -20,3 +20,5 @@ def current_accelerator() -> None:
 def device_count() -> int:
     """0: no accelerator."""
     return 0
+
+__all__ = ["current_accelerator", "device_count", "is_available"]

@@ -179,14 +179,23 @@ class Function:
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **attrs: Any) -> np.ndarray:
+        """The op's output array from its input arrays and attributes; each op defines it, as a staticmethod.
+
+        Save on `ctx` what backward needs (`ctx.save_for_backward(x)`, or attributes)."""
         raise NotImplementedError
 
     @staticmethod
     def backward(ctx: Context, grad_output: np.ndarray) -> Any:
+        """The gradient of each positional input, from `grad_output` (an array of the output's shape).
+
+        One array for one input, else a tuple with one entry per input (None where no gradient is needed)."""
         raise NotImplementedError
 
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
+        """Run the op: Tensors among `inputs` reach forward as arrays; the output comes back as a Tensor.
+
+        It is recorded in the graph when grad mode is on and some input requires grad."""
         # One pass over the inputs: this runs once per op, so it is kept lean (see benchmarks/).
         ctx = Context()
         arrays, needs, parents = [], [], []

@@ -10,3 +10,5 @@ from types import SimpleNamespace
 
 mps = SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
 cudnn = SimpleNamespace(is_available=lambda: False, enabled=True, benchmark=False, deterministic=False)
+
+__all__ = ["cudnn", "mps"]

@@ -22,3 +22,5 @@ def manual_seed(seed: int) -> None:
 
 def manual_seed_all(seed: int) -> None:
     """Nothing to seed, as PyTorch's does without a GPU; `tc.manual_seed` seeds tinygrad_cnn."""
+
+__all__ = ["device_count", "is_available", "manual_seed", "manual_seed_all"]

@@ -113,3 +113,5 @@ def load_mnist(path: str | os.PathLike) -> Split:
             raise ValueError(f"load_mnist: {len(images)} {name} images but labels of shape {labels.shape}")
     return Split(_images(x_train, "x_train"), y_train.astype(np.int64),
                  _images(x_test, "x_test"), y_test.astype(np.int64))
+
+__all__ = ["Split", "load_digits", "load_mnist", "read_idx"]

@@ -248,3 +248,5 @@ class detect_anomaly(contextlib.ContextDecorator):  # noqa: N801 (named as PyTor
     def __exit__(self, *exc: object) -> None:
         grad_mode.hooks.remove(_record_node)
         grad_mode.anomaly, grad_mode.backward_check = self._previous
+
+__all__ = ["AnomalyError", "detect_anomaly", "explain_backward", "graph_stats"]

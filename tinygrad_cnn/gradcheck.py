@@ -47,10 +47,12 @@ class Row:
 
     @property
     def abs_error(self) -> float:
+        """|analytic - numeric|."""
         return abs(self.analytic - self.numeric)
 
     @property
     def rel_error(self) -> float:
+        """abs_error / |numeric| (inf where numeric is 0)."""
         return self.abs_error / abs(self.numeric) if self.numeric != 0 else float("inf")
 
 
@@ -73,12 +75,14 @@ class InputReport:
 
     @property
     def ok(self) -> bool:
+        """Whether this input passed: no mismatch, no kink the settings refuse, no failed random direction."""
         # A failed random-direction check is only overruled by a clean check of every element.
         directional_ok = self.directional_ok or not self.sampled
         kinks_ok = self.invalid_kinks == 0 and (self.allow_kinks or not self.kinks)
         return directional_ok and not self.mismatches and kinks_ok
 
     def render(self, max_rows: int) -> list[str]:
+        """This input's part of the report, as lines: at most `max_rows` rows per table."""
         head = f"{self.label} (shape {self.shape}, {self.mode})"
         if self.ok:
             return [f"{head}: ok"]
@@ -147,6 +151,7 @@ class GradcheckReport:
 
     @property
     def ok(self) -> bool:
+        """Whether the check passed: every input did, and no NaN or inf output stopped the comparison."""
         return not self.failure and all(report.ok for report in self.inputs)
 
     def __str__(self) -> str:
@@ -546,3 +551,5 @@ def _border_only(bad: np.ndarray) -> str | None:
     return (f"errors only within {width} element{'s' if width > 1 else ''} of the spatial border "
             f"({', '.join(sides)}) and the interior is right: check the padding in backward (its width, "
             "which side it goes on, or a border cropped off)")
+
+__all__ = ["GradcheckError", "GradcheckReport", "InputReport", "Row", "check_gradients", "gradcheck"]

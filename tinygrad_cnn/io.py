@@ -431,3 +431,5 @@ def load(path: str | os.PathLike, *, max_bytes: int | None = None, weights_only:
         except Exception as error:  # BadZipFile, EOFError, OSError, zlib.error: a damaged archive
             raise ValueError(f"load: {path!r} is corrupt or truncated ({type(error).__name__}: {error})") \
                 from error
+
+__all__ = ["UnpicklingError", "load", "save"]

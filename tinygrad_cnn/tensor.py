@@ -171,14 +171,17 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The size of each dim, a tuple of ints (PyTorch's `torch.Size` is a tuple too)."""
         return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
+        """The element type, a NumPy dtype: `tc.float32` is `np.dtype('float32')` (PyTorch has `torch.dtype`)."""
         return self._data.dtype
 
     @property
     def ndim(self) -> int:
+        """The number of dims, as `dim()`."""
         return self._data.ndim
 
     def size(self, dim: int | None = None) -> Any:
@@ -210,9 +213,16 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no recorded op made this tensor.
+
+        Tensors you create are leaves, and so are results computed without grad; backward fills `.grad` on the leaves
+        that require grad."""
         return self._ctx is None
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set `requires_grad` in place and return this tensor.
+
+        Only a floating tensor can require grad, and only a leaf can stop (`.detach()` a non-leaf)."""
         if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(f"only floating point tensors can require gradients, this one is {self.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -229,11 +239,13 @@ class Tensor:
         return self._data
 
     def item(self) -> float | int | bool:
+        """The value of a one-element tensor (any shape) as a Python float, int or bool."""
         if self._data.size != 1:
             raise ValueError(f"item: only a one-element tensor converts to a Python scalar, shape {self.shape}")
         return self._data.item()
 
     def tolist(self) -> Any:
+        """The values as nested Python lists of numbers (a plain number for a 0-d tensor)."""
         return self._data.tolist()
 
     def detach(self) -> Tensor:
@@ -244,6 +256,7 @@ class Tensor:
         return detached
 
     def clone(self) -> Tensor:
+        """A copy with its own memory that stays in the graph: the gradient flows back through it to this tensor."""
         return _movement.Clone.apply(self)
 
     def __len__(self) -> int:
@@ -299,6 +312,9 @@ class Tensor:
         autograd.backward(self, gradient, retain_graph, debug.tracer() if trace else None)
 
     def zero_grad(self) -> None:
+        """Set `.grad` to None.
+
+        PyTorch's Tensor has no such method; `Module.zero_grad` and `Optimizer.zero_grad` do this for many tensors."""
         self.grad = None
 
     # ----- device and dtype -------------------------------------------------------------------
@@ -309,6 +325,7 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
+        """False: tensors live on the CPU."""
         return False
 
     def cpu(self) -> Tensor:
@@ -367,6 +384,7 @@ class Tensor:
         return self.to(float16)
 
     def is_floating_point(self) -> bool:
+        """Whether the dtype is floating (float32 or float64)."""
         return self._data.dtype.kind == "f"
 
     def element_size(self) -> int:
@@ -518,6 +536,9 @@ class Tensor:
         return self
 
     def matmul(self, other: Any) -> Tensor:
+        """The matrix product `self @ other`.
+
+        As PyTorch's: a 1-D operand is a vector, leading dims are a broadcast batch."""
         return self @ other
 
     # Logic on bool (and bitwise on integer) tensors: masks, recording nothing, as in PyTorch.
@@ -560,18 +581,26 @@ class Tensor:
 
     # ----- elementwise ------------------------------------------------------------------------
     def exp(self) -> Tensor:
+        """e ** self, elementwise."""
         return _elementwise.Exp.apply(self)
 
     def log(self) -> Tensor:
+        """The natural logarithm, elementwise (-inf at 0, NaN below)."""
         return _elementwise.Log.apply(self)
 
     def sqrt(self) -> Tensor:
+        """The square root, elementwise (NaN below 0)."""
         return _elementwise.Sqrt.apply(self)
 
     def abs(self) -> Tensor:
+        """|self|, elementwise; the gradient at 0 is 0, as PyTorch's."""
         return _elementwise.Abs.apply(self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """This tensor limited to [min, max]; either bound may be None, not both. `clamp` is the same method.
+
+        The bounds are numbers, or tensors broadcast against this one that get no gradient (PyTorch's get one). The
+        gradient passes where min <= x <= max. An integer tensor with a float bound gives float32."""
         if min is None and max is None:
             raise ValueError("clip: at least one of min and max must be given")
         return _elementwise.Clip.apply(self, min=min, max=max)
@@ -579,12 +608,15 @@ class Tensor:
     clamp = clip
 
     def tanh(self) -> Tensor:
+        """The hyperbolic tangent, elementwise."""
         return _activation.Tanh.apply(self)
 
     def sigmoid(self) -> Tensor:
+        """1 / (1 + e ** -x), elementwise."""
         return _activation.Sigmoid.apply(self)
 
     def relu(self) -> Tensor:
+        """max(x, 0), elementwise; the gradient at 0 is 0, as PyTorch's."""
         return _activation.ReLU.apply(self)
 
     def relu_(self) -> Tensor:
@@ -596,28 +628,42 @@ class Tensor:
         return self._inplace(_inplace.LeakyReLUInPlace, negative_slope=negative_slope)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        """x where x > 0, else negative_slope * x, elementwise.
+
+        Not a method of PyTorch's Tensor (it has `F.leaky_relu`)."""
         return _activation.LeakyReLU.apply(self, negative_slope=negative_slope)
 
     def softmax(self, dim: int = -1) -> Tensor:
+        """exp(x) normalised to sum to 1 over `dim`; `dim` defaults to the last, where PyTorch asks for it."""
         return _activation.Softmax.apply(self, dim=dim)
 
     def log_softmax(self, dim: int = -1) -> Tensor:
+        """log(softmax(x)) over `dim`, computed stably; `dim` defaults to the last, where PyTorch asks for it."""
         return _activation.LogSoftmax.apply(self, dim=dim)
 
     # ----- pointwise (ops/pointwise.py) -------------------------------------------------------
     def sign(self) -> Tensor:
+        """-1, 0 or 1 by the sign of each element; the gradient is 0."""
         return _pointwise.sign(self)
 
     def sin(self) -> Tensor:
+        """The sine, elementwise."""
         return _pointwise.sin(self)
 
     def cos(self) -> Tensor:
+        """The cosine, elementwise."""
         return _pointwise.cos(self)
 
     def maximum(self, other: Tensor) -> Tensor:
+        """The elementwise larger of this tensor and `other` (a Tensor, broadcast).
+
+        At a tie each gets half the gradient, as in PyTorch."""
         return _pointwise.maximum(self, other)
 
     def minimum(self, other: Tensor) -> Tensor:
+        """The elementwise smaller of this tensor and `other` (a Tensor, broadcast).
+
+        At a tie each gets half the gradient, as in PyTorch."""
         return _pointwise.minimum(self, other)
 
     def where(self, condition: Tensor, other: Any) -> Tensor:
@@ -636,15 +682,22 @@ class Tensor:
         return _reduce.Mean.apply(source, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
 
     def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1, *, axis: Any = None) -> Tensor:
+        """The variance over dim (None: all; an int or a tuple), divided by N - correction.
+
+        The default correction=1 is the unbiased estimate, as PyTorch's; N - correction <= 0 warns and gives inf or
+        NaN."""
         return _reduce.Var.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim, correction=correction)
 
     def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1, *, axis: Any = None) -> Tensor:
+        """The standard deviation, `var(dim, keepdim, correction).sqrt()`."""
         return self.var(dim, keepdim, correction, axis=axis).sqrt()
 
     def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        """The largest value over dim (None: all; an int or a tuple); tied maxima share the gradient evenly."""
         return _reduce.Amax.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        """The smallest value over dim (None: all; an int or a tuple); tied minima share the gradient evenly."""
         return _reduce.Amin.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
 
     def max(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Any:
@@ -653,45 +706,72 @@ class Tensor:
         return _reduce.extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=True)
 
     def min(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+        """The smallest element, or over an int `dim` the pair `(values, indices)`, as `max`.
+
+        With no dim, tied minima share the gradient; with a dim, it goes to the returned index, as in PyTorch. The pair
+        also reads as `.values` and `.indices`."""
         return _reduce.extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=False)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        """The index of the first largest element over the int `dim`, int64, no gradient.
+
+        With no dim, its index in the flattened tensor."""
         return _reduce.arg_extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=True)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        """The index of the first smallest element over the int `dim`, int64, no gradient.
+
+        With no dim, its index in the flattened tensor."""
         return _reduce.arg_extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=False)
 
     # ----- shape ------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in a new shape: `reshape(2, -1)` or `reshape((2, -1))`, one dim may be -1.
+
+        A view sharing memory where NumPy can make one, else a copy. `view` is this same method: unlike PyTorch's
+        `view`, it copies a tensor whose memory does not fit the new shape instead of refusing it, so a change in place
+        to the result may then not reach this tensor."""
         return _movement.Reshape.apply(self, shape=_movement.resolve_shape(self.shape, shape))
 
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims start_dim..end_dim merged into one; a 0-d tensor becomes shape (1,)."""
         return _movement.flatten(self, start_dim, end_dim)
 
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Dim `dim` split into `sizes` (one may be -1): (*, S, *) -> (*, *sizes, *) with prod(sizes) = S."""
         return _movement.unflatten(self, dim, sizes)
 
     def permute(self, *dims: Any) -> Tensor:
+        """The dims reordered, a view: output dim i is input dim dims[i]; `permute(2, 0, 1)` or `permute((2, 0, 1))`."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         return _movement.Permute.apply(self, dims=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Dims dim0 and dim1 swapped, a view."""
         return _movement.transpose(self, dim0, dim1)
 
     @property
     def T(self) -> Tensor:  # noqa: N802
+        """All dims reversed (a matrix transposed).
+
+        PyTorch warns that `.T` on other than 2 dims is deprecated; this reverses them without a warning."""
         return self.permute(tuple(reversed(range(self.ndim))))
 
     def unsqueeze(self, dim: int) -> Tensor:
+        """A dim of size 1 inserted at `dim` (-1: the new last dim)."""
         return _movement.unsqueeze(self, dim)
 
     def squeeze(self, dim: int | tuple | None = None) -> Tensor:
+        """Dims of size 1 removed: all of them, or those of `dim` (an int or a tuple) that have size 1, as PyTorch's."""
         return _movement.squeeze(self, dim)
 
     def expand(self, *shape: Any) -> Tensor:
+        """Size-1 dims repeated to `shape` without copying; -1 keeps a dim, new dims go in front.
+
+        The repeated elements share memory, so an in-place change to the result is refused: `clone()` it first."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _movement.Expand.apply(self, shape=tuple(shape))
@@ -743,27 +823,42 @@ class Tensor:
 
     # ----- CNN ops as methods --------------------------------------------------------------------
     def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+        """`F.linear(self, weight, bias)`: self @ weight.T + bias, (*, in_features) -> (*, out_features).
+
+        Not a method of PyTorch's Tensor."""
         return _matmul.linear(self, weight, bias)
 
     def conv2d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
                dilation: Any = 1, groups: int = 1) -> Tensor:
+        """`F.conv2d(self, weight, bias, ...)`: (N, C_in, H, W) -> (N, C_out, H_out, W_out).
+
+        weight is (C_out, C_in/groups, kH, kW). Not a method of PyTorch's Tensor."""
         from .ops import conv
 
         return conv.conv2d(self, weight, bias, stride, padding, dilation, groups)
 
     def conv1d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
                dilation: Any = 1, groups: int = 1) -> Tensor:
+        """`F.conv1d(self, weight, bias, ...)`: (N, C_in, L) -> (N, C_out, L_out).
+
+        weight is (C_out, C_in/groups, k). Not a method of PyTorch's Tensor."""
         from .ops import conv
 
         return conv.conv1d(self, weight, bias, stride, padding, dilation, groups)
 
     def max_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                    ceil_mode: bool = False) -> Tensor:
+        """`F.max_pool2d(self, ...)`: the largest value of each window, (N, C, H, W) -> (N, C, H_out, W_out).
+
+        Not a method of PyTorch's Tensor."""
         from .ops import pool
 
         return pool.max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode)
 
     def avg_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        """`F.avg_pool2d(self, ...)`: the mean of each window, (N, C, H, W) -> (N, C, H_out, W_out).
+
+        Not a method of PyTorch's Tensor."""
         from .ops import pool
 
         return pool.avg_pool2d(self, kernel_size, stride, padding)
@@ -859,11 +954,13 @@ def _random_dtype(dtype: Any, op: str) -> np.dtype:
 
 
 def zeros(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of the given shape (`zeros(2, 3)` or `zeros((2, 3))`); float32 unless dtype= says otherwise."""
     dtype = _prepare("zeros", device, _float_dtype(dtype), requires_grad)
     return _factory(np.zeros(_shape_arg(shape), dtype), requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of the given shape (`ones(2, 3)` or `ones((2, 3))`); float32 unless dtype= says otherwise."""
     dtype = _prepare("ones", device, _float_dtype(dtype), requires_grad)
     return _factory(np.ones(_shape_arg(shape), dtype), requires_grad)
 
@@ -876,6 +973,10 @@ def empty(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: boo
 
 def full(shape: Sequence[int] | int, fill_value: float, dtype: Any = None, requires_grad: bool = False, *,
          device: Any = None) -> Tensor:
+    """A tensor of `shape` (an int or a sequence) filled with fill_value.
+
+    The dtype follows fill_value unless dtype= says otherwise, as PyTorch's: float32 for a float, int64 for an int,
+    bool for a bool."""
     shape = _shape_arg((shape,) if isinstance(shape, int) else (tuple(shape),))
     dtype = _prepare("full", device, to_array(fill_value).dtype if dtype is None else as_dtype(dtype), requires_grad)
     return _factory(np.full(shape, fill_value, dtype), requires_grad)
@@ -886,11 +987,13 @@ def _like_dtype(op: str, other: Tensor, dtype: Any, device: Any, requires_grad: 
 
 
 def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """Zeros in other's shape and dtype (dtype= overrides it)."""
     dtype = _like_dtype("zeros_like", other, dtype, device, requires_grad)
     return _factory(np.zeros(other.shape, dtype), requires_grad)
 
 
 def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """Ones in other's shape and dtype (dtype= overrides it)."""
     dtype = _like_dtype("ones_like", other, dtype, device, requires_grad)
     return _factory(np.ones(other.shape, dtype), requires_grad)
 
@@ -924,6 +1027,10 @@ def randn_like(other: Tensor, dtype: Any = None, requires_grad: bool = False, *,
 
 def randn(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           generator: Any = None) -> Tensor:
+    """Standard normal draws of the given shape (`randn(2, 3)` or `randn((2, 3))`); float32 unless dtype= says.
+
+    The draws come from the generator `tc.manual_seed` seeds, or from `generator=` (a `tc.Generator` or a NumPy
+    Generator). dtype= must be floating."""
     dtype = _prepare("randn", device, _random_dtype(dtype, "randn"), requires_grad)
     draws = _random.numpy_generator(generator).standard_normal(_shape_arg(shape), dtype=dtype)
     return _factory(draws, requires_grad)
@@ -931,6 +1038,10 @@ def randn(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: boo
 
 def rand(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          generator: Any = None) -> Tensor:
+    """Uniform draws from [0, 1) of the given shape (`rand(2, 3)` or `rand((2, 3))`); float32 unless dtype= says.
+
+    The draws come from the generator `tc.manual_seed` seeds, or from `generator=` (a `tc.Generator` or a NumPy
+    Generator). dtype= must be floating."""
     dtype = _prepare("rand", device, _random_dtype(dtype, "rand"), requires_grad)
     return _factory(_random.numpy_generator(generator).random(_shape_arg(shape), dtype=dtype), requires_grad)
 
@@ -996,6 +1107,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, *,
         device: Any = None) -> Tensor:
+    """The identity matrix: ones on the diagonal, shape (n, m), m defaulting to n; float32 unless dtype= says."""
     dtype = _prepare("eye", device, _float_dtype(dtype), requires_grad)
     return _factory(np.eye(n, m, dtype=dtype), requires_grad)
 

@@ -126,6 +126,7 @@ class TaylorResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the gradient passed: order >= 1.5 or a remainder at round-off, and nothing NaN or inf."""
         return not self.nonfinite and (self.exact or bool(self.order >= 1.5))
 
     def __str__(self) -> str:

@@ -55,6 +55,7 @@ class Sequential(_ModuleSequence):
                 self.add_module(str(position), module)
 
     def forward(self, x: Any) -> Any:
+        """x through each module in order: the output of one is the input of the next."""
         for module in self._modules.values():
             x = module(x)
         return x

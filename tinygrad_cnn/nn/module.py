@@ -465,6 +465,9 @@ class Module:
 
     # ----- calling ----------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation, which each layer defines; call the module itself (`model(x)`), not forward.
+
+        Calling the module runs forward with the graph nodes it makes named after the module."""
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -28,6 +28,7 @@ class Sample:
     note: str = ""
 
     def grad_flags(self) -> tuple[bool, ...]:
+        """Per positional arg, whether it is an input that requires grad: `requires_grad`, else float arrays."""
         if self.requires_grad is not None:
             return self.requires_grad
         return tuple(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in self.args)

@@ -279,10 +279,13 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """initial_lr * lr_lambda(last_epoch), one per group."""
         self._warn_if_outside_step()
         return [base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)]
 
     def state_dict(self) -> dict[str, Any]:
+        """The base entries and `lr_lambdas`: None for a plain function or lambda, a callable object's
+        `__dict__` (a copy), as torch's."""
         state = super().state_dict()
         state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else copy.deepcopy(fn.__dict__)
                                for fn in self.lr_lambdas]
@@ -301,6 +304,8 @@ class LambdaLR(LRScheduler):
         return list(value)
 
     def load_state_dict(self, state_dict):
+        """Restore a `state_dict()`, every entry checked first: the functions stay, a callable object gets
+        its saved attributes back."""
         read = self._checked_state(state_dict)
         saved = read.pop("lr_lambdas")  # the functions stay; a callable object gets its saved attributes back
         self.__dict__.update(read)
@@ -323,6 +328,7 @@ class StepLR(LRScheduler):
         return _read_int(name, value, 1) if name == "step_size" else _read_real(name, value, low=0.0)
 
     def get_lr(self):
+        """The current lrs, times gamma every `step_size` epochs (torch's chainable form)."""
         self._warn_if_outside_step()
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in self.optimizer.param_groups]
@@ -354,6 +360,7 @@ class MultiStepLR(LRScheduler):
         return Counter(_read_int(f"milestones[{i}]", epoch, 0) for i, epoch in enumerate(value))
 
     def get_lr(self):
+        """The current lrs, times gamma at a milestone epoch (gamma ** n for a milestone given n times)."""
         self._warn_if_outside_step()
         if self.last_epoch not in self.milestones:
             return [group["lr"] for group in self.optimizer.param_groups]
@@ -377,6 +384,7 @@ class ExponentialLR(LRScheduler):
         return _read_real(name, value, low=0.0)
 
     def get_lr(self):
+        """The current lrs times gamma (torch's chainable form; unchanged at construction)."""
         self._warn_if_outside_step()
         if self._is_initial:
             return [group["lr"] for group in self.optimizer.param_groups]
@@ -401,6 +409,7 @@ class CosineAnnealingLR(LRScheduler):
         return _read_int(name, value, 1) if name == "T_max" else _read_real(name, value, low=0.0)
 
     def get_lr(self):
+        """The next lrs from the current ones, in torch's chainable form of the cosine."""
         self._warn_if_outside_step()
         groups = self.optimizer.param_groups
         if self._is_initial:
@@ -558,6 +567,7 @@ class OneCycleLR(LRScheduler):
         raise AssertionError("unreachable: the last phase always matches")
 
     def get_lr(self):
+        """Each group's lr at step `last_epoch` of its phase; a ValueError past `total_steps`."""
         self._warn_if_outside_step()
         if self.last_epoch > self.total_steps:
             raise ValueError(f"Tried to step {self.last_epoch} times. The specified number of total steps is "
@@ -567,6 +577,7 @@ class OneCycleLR(LRScheduler):
         return [lr for lr, _ in values]
 
     def state_dict(self) -> dict[str, Any]:
+        """The base entries; `use_beta1` only when the momentum cycles, as torch's."""
         state = super().state_dict()
         if not self.cycle_momentum:
             del state["use_beta1"]  # torch sets it only when cycling the momentum
@@ -649,6 +660,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self) -> bool:
+        """Whether a reduction came less than `cooldown` epochs ago: bad epochs are not counted meanwhile."""
         return self.cooldown_counter > 0
 
     def _is_better(self, a: float, best: float) -> bool:
@@ -708,11 +720,15 @@ class ReduceLROnPlateau(LRScheduler):
                 group["lr"] = new_lr
 
     def state_dict(self) -> dict[str, Any]:
+        """torch's entries: the settings (with `best`, `cooldown_counter`, `num_bad_epochs`), `last_epoch` and
+        `_last_lr`; no `base_lrs`."""
         state = {name: copy.deepcopy(getattr(self, name)) for name in self._settings}
         state.update(last_epoch=self.last_epoch, _last_lr=list(self._last_lr))
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a `state_dict()` (ours or torch's) as `LRScheduler.load_state_dict` does; the mode's
+        worst value is derived again from the mode."""
         super().load_state_dict(state_dict)
         self.mode_worse = math.inf if self.mode == "min" else -math.inf  # torch re-derives it from the mode
 

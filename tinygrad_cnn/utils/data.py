@@ -639,3 +639,8 @@ def _shut_down(workers: list, index_queues: list, result_queue: Any) -> None:
     for q in (*index_queues, result_queue):
         q.cancel_join_thread()
         q.close()
+
+__all__ = [
+    "ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset", "WorkerInfo", "default_collate",
+    "default_convert", "get_worker_info", "random_split",
+]
