@@ -188,3 +188,25 @@ def test_sum_and_mean_take_a_dtype():
     x = tc.tensor([1.0, 2.0], requires_grad=True)
     x.sum(dtype=tc.float64).backward()
     assert x.grad.dtype == np.float32 and x.grad.tolist() == [1.0, 1.0]
+
+
+def _clamp_with_tensor_bounds(lib):
+    x, low, high = np.array([-2.0, 0.5, 3.0, 1.0]), np.array([0.0, 1.0, 0.0, 1.0]), np.array([1.0, 2.0, 2.0, 0.5])
+    a, m, big = (lib.tensor(v, requires_grad=True) for v in (x, low, high))
+    y = a.clamp(min=m, max=big)
+    (y * lib.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    return [t.detach().numpy() for t in (y, a.grad, m.grad, big.grad)]
+
+
+def test_clamp_with_tensor_bounds_sends_each_bound_its_gradient():
+    y, grad_x, grad_min, grad_max = _clamp_with_tensor_bounds(tc)
+    np.testing.assert_array_equal(y, [0.0, 1.0, 2.0, 0.5])  # the last: min > max gives max, as PyTorch
+    np.testing.assert_array_equal(grad_x, [0, 0, 0, 0])
+    np.testing.assert_array_equal(grad_min, [1, 2, 0, 0])
+    np.testing.assert_array_equal(grad_max, [0, 0, 3, 4])
+
+
+def test_clamp_with_tensor_bounds_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    for ours, theirs in zip(_clamp_with_tensor_bounds(tc), _clamp_with_tensor_bounds(torch), strict=True):
+        np.testing.assert_array_equal(ours, theirs)

@@ -599,10 +599,15 @@ class Tensor:
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
         """This tensor limited to [min, max]; either bound may be None, not both. `clamp` is the same method.
 
-        The bounds are numbers, or tensors broadcast against this one that get no gradient (PyTorch's get one). The
-        gradient passes where min <= x <= max. An integer tensor with a float bound gives float32."""
+        The bounds are numbers or tensors (broadcast against this one). The gradient passes where min <= x <= max,
+        and to a tensor bound where it is the value taken, as PyTorch's. An integer tensor with a float bound gives
+        float32."""
         if min is None and max is None:
             raise ValueError("clip: at least one of min and max must be given")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            # As where(x < min, min, x), then the same for max: each bound gets the gradient where it is taken.
+            low = self if min is None else _pointwise.where(self < min, _operand(min), self)
+            return low if max is None else _pointwise.where(low > max, _operand(max), low)
         return _elementwise.Clip.apply(self, min=min, max=max)
 
     clamp = clip
