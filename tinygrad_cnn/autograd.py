@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -91,9 +91,25 @@ class Context:
         "function", "parents", "needs_input_grad", "saved_tensors", "attrs", "shape", "dtype",
         "scope", "released", "versions", "__dict__", "__weakref__",
     )
+    # The slots' types (set in __init__ and by `Function.apply`); annotations only, so they coexist with `__slots__`.
+    function: type[Function]
+    parents: tuple[Any, ...]  # a Context, a leaf Tensor or the constant passed, per positional input
+    needs_input_grad: tuple[bool, ...]
+    saved_tensors: tuple[Any, ...]
+    attrs: dict[str, Any]
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    scope: tuple[tuple[str, str], ...]
+    released: bool
+    versions: Sequence[tuple[int, list[int], int]]  # (input position or -1, version counter, version seen)
+
+    if TYPE_CHECKING:
+        # An op keeps its own values on ctx as ordinary attributes (`ctx.mask = ...`): any other name is allowed.
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def __init__(self) -> None:
-        self.saved_tensors: tuple = ()
+        self.saved_tensors = ()
         self.released = False
 
     def save_for_backward(self, *arrays: Any) -> None:

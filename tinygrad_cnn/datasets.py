@@ -45,7 +45,8 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Split:
 
 
 # IDX: two zero bytes, a type code, the number of dims, then each dim as a big-endian int32.
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_TYPES: dict[int, type[np.generic] | str] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4",
+                                                 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: str) -> np.ndarray:

@@ -7,6 +7,7 @@ import linecache
 import os
 import sys
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -150,7 +151,7 @@ class AnomalyError(RuntimeError):
 
 def creation_site() -> str:
     """`file:line in function: code` of the first caller outside tinygrad_cnn (the user's line)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:

@@ -25,6 +25,8 @@ class device:  # noqa: N801 (PyTorch's name)
     """
 
     __slots__ = ("type", "index")
+    type: str
+    index: int | None
 
     def __init__(self, type: str | device, index: int | None = None) -> None:  # noqa: A002 (PyTorch's name)
         if isinstance(type, device):

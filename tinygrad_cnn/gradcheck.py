@@ -535,10 +535,10 @@ def _border_only(bad: np.ndarray) -> str | None:
         return None
     names = {bad.ndim - 1: ("left", "right"), bad.ndim - 2: ("top", "bottom")} if len(spatial) == 2 else \
         {bad.ndim - 1: ("start", "end")}
-    near = {}
+    near: dict[str, np.ndarray] = {}
     for axis in spatial:
         n, (low, high) = bad.shape[axis], names[axis]
-        index = np.broadcast_to(coords[axis], bad.shape)
+        index: np.ndarray = np.broadcast_to(coords[axis], bad.shape)
         near[low], near[high] = bad & (index < width), bad & (index >= n - width)
     # Name the fewest sides that hold every failing element (greedy): a bad top row is "top", not
     # "top, left, right" because of its two corners.

@@ -22,7 +22,7 @@ import math
 import os
 import pickle  # only for its exception class, which code written for torch.load catches; nothing is pickled
 import zipfile
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from .tensor import Tensor, as_dtype
 try:  # POSIX: saves of one path from several processes take turns (see _open_temporary)
     import fcntl
 except ImportError:  # Windows: no flock; concurrent saves of the same path are not guarded there
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # checked before each use
 
 _STRUCTURE_KEY = "__tinygrad_cnn_structure__"
 _FORMAT_VERSION = 1
@@ -216,7 +216,7 @@ def _check_members(archive: zipfile.ZipFile, file_size: int, max_bytes: int) -> 
     return members
 
 
-def _read_npy_header(stream: BinaryIO, member: zipfile.ZipInfo) -> tuple[np.dtype, tuple[int, ...], bool]:
+def _read_npy_header(stream: IO[bytes], member: zipfile.ZipInfo) -> tuple[np.dtype, tuple[int, ...], bool]:
     """(dtype, shape, fortran_order) from a member's .npy header, after checking that the header's
     shape x itemsize is exactly the data size the zip declares (so that the array allocated next
     is no larger than what max_bytes allowed) and that the dtype holds no Python objects."""
@@ -240,16 +240,18 @@ def _read_npy_header(stream: BinaryIO, member: zipfile.ZipInfo) -> tuple[np.dtyp
     return dtype, shape, fortran_order
 
 
-def _read_array(stream: BinaryIO, dtype: np.dtype, shape: tuple[int, ...], fortran_order: bool,
+def _read_array(stream: IO[bytes], dtype: np.dtype, shape: tuple[int, ...], fortran_order: bool,
                 name: str) -> np.ndarray:
     """The member's array, read chunk by chunk straight into its own buffer: no bytes object of the
     whole array and no copy of it. Data in the other byte order is swapped in place."""
     array = np.empty(math.prod(shape), dtype)
     if array.nbytes:
-        buffer = memoryview(array.view(np.uint8))
+        # An ndarray is a buffer; NumPy's stubs declare `__buffer__` only for Python 3.12 and later.
+        buffer = memoryview(array.view(np.uint8))  # type: ignore[arg-type]
         filled = 0
         while filled < array.nbytes:
-            count = stream.readinto(buffer[filled: filled + _READ_CHUNK])
+            # A ZipExtFile (an io.BufferedIOBase), which typeshed's ZipFile.open gives as IO[bytes].
+            count = stream.readinto(buffer[filled: filled + _READ_CHUNK])  # type: ignore[attr-defined]
             if not count:
                 raise ValueError(f"member {name!r} ends after {filled} of its {array.nbytes} bytes of data")
             filled += count

@@ -6,14 +6,18 @@ derivative of its own. Factories and dtype rules live here too, since they only 
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 # From the module by its path: in the package, the name `device` is the class (tc.device).
 from .device import CPU, DEVICE_TYPES, is_device_like, resolve_device
 from .device import device as Device
+
+if TYPE_CHECKING:
+    from .autograd import Context
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -77,7 +81,7 @@ def parse_to_args(op: str, args: tuple, kwargs: dict) -> tuple[Device | None, np
         first, rest = args[0], args[1:]
         if isinstance(first, Tensor):
             named.update(dtype=first.dtype, device=first.device)
-            slots = ("non_blocking", "copy")
+            slots: tuple[str, ...] = ("non_blocking", "copy")
         elif is_device_like(first):
             named["device"], slots = first, ("dtype", "non_blocking", "copy")
         else:
@@ -128,16 +132,16 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None):
         self._data = to_array(data, dtype)
         self.grad: Tensor | None = None
-        self._ctx = None
+        self._ctx: Context | None = None
         self._counter = [0, 0]
-        self._view_of = None
+        self._view_of: int | None = None
         self.name = name
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
-    def _make(cls, data: np.ndarray, ctx: Any) -> Tensor:
+    def _make(cls, data: np.ndarray, ctx: Context | None) -> Tensor:
         """Wrap an op's output without copying; ctx is its graph node or None."""
         tensor = object.__new__(cls)
         tensor._data = data
@@ -207,7 +211,7 @@ class Tensor:
         return self._counter[0]
 
     @property
-    def grad_fn(self) -> Any:
+    def grad_fn(self) -> Context | None:
         """The graph node (`Context`) of the op that made this tensor; None for a leaf."""
         return self._ctx
 
@@ -383,11 +387,11 @@ class Tensor:
         """Refused: float16 is not supported."""
         return self.to(float16)
 
-    def is_floating_point(self) -> bool:
+    def is_floating_point(self) -> builtins.bool:
         """Whether the dtype is floating (float32 or float64)."""
         return self._data.dtype.kind == "f"
 
-    def element_size(self) -> int:
+    def element_size(self) -> builtins.int:
         """Bytes per element."""
         return self._data.dtype.itemsize
 
@@ -432,11 +436,11 @@ class Tensor:
             self._counter[1] += 1  # views taken before now have a stale history: the engine refuses them
         return self
 
-    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+    def add_(self, other: Any, alpha: builtins.float = 1) -> Tensor:
         """self += alpha * other, in place."""
         return self._inplace(_inplace.AddInPlace, scaled_operand("add_", self, other, alpha))
 
-    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+    def sub_(self, other: Any, alpha: builtins.float = 1) -> Tensor:
         """self -= alpha * other, in place."""
         return self._inplace(_inplace.SubInPlace, scaled_operand("sub_", self, other, alpha))
 
@@ -448,7 +452,7 @@ class Tensor:
         """self /= other, in place."""
         return self._inplace(_inplace.DivInPlace, _operand(other))
 
-    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    def clamp_(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:  # noqa: A002
         """self limited to [min, max], in place."""
         if min is None and max is None:
             raise ValueError("clamp_: at least one of min and max must be given")
@@ -596,7 +600,7 @@ class Tensor:
         """|self|, elementwise; the gradient at 0 is 0, as PyTorch's."""
         return _elementwise.Abs.apply(self)
 
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    def clip(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:  # noqa: A002
         """This tensor limited to [min, max]; either bound may be None, not both. `clamp` is the same method.
 
         The bounds are numbers or tensors (broadcast against this one). The gradient passes where min <= x <= max,
@@ -628,21 +632,21 @@ class Tensor:
         """max(x, 0), in place."""
         return self._inplace(_inplace.ReLUInPlace)
 
-    def leaky_relu_(self, negative_slope: float = 0.01) -> Tensor:
+    def leaky_relu_(self, negative_slope: builtins.float = 0.01) -> Tensor:
         """x where x > 0, else negative_slope * x, in place."""
         return self._inplace(_inplace.LeakyReLUInPlace, negative_slope=negative_slope)
 
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+    def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
         """x where x > 0, else negative_slope * x, elementwise.
 
         Not a method of PyTorch's Tensor (it has `F.leaky_relu`)."""
         return _activation.LeakyReLU.apply(self, negative_slope=negative_slope)
 
-    def softmax(self, dim: int = -1) -> Tensor:
+    def softmax(self, dim: builtins.int = -1) -> Tensor:
         """exp(x) normalised to sum to 1 over `dim`; `dim` defaults to the last, where PyTorch asks for it."""
         return _activation.Softmax.apply(self, dim=dim)
 
-    def log_softmax(self, dim: int = -1) -> Tensor:
+    def log_softmax(self, dim: builtins.int = -1) -> Tensor:
         """log(softmax(x)) over `dim`, computed stably; `dim` defaults to the last, where PyTorch asks for it."""
         return _activation.LogSoftmax.apply(self, dim=dim)
 
@@ -676,54 +680,56 @@ class Tensor:
         return _pointwise.where(condition, self, other)
 
     # ----- reductions -------------------------------------------------------------------------
-    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:
+    def sum(self, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:
         """Sum over dim (None: all); `dtype` converts the tensor first, as PyTorch's."""
         source = self if dtype is None else self.to(dtype)
         return _reduce.Sum.apply(source, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:
+    def mean(self, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None, axis: Any = None) -> Tensor:
         """Mean over dim (None: all); `dtype` converts the tensor first, as PyTorch's."""
         source = self if dtype is None else self.to(dtype)
         return _reduce.Mean.apply(source, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
 
-    def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1, *, axis: Any = None) -> Tensor:
+    def var(self, dim: Any = None, keepdim: builtins.bool = False, correction: builtins.int = 1, *,
+             axis: Any = None) -> Tensor:
         """The variance over dim (None: all; an int or a tuple), divided by N - correction.
 
         The default correction=1 is the unbiased estimate, as PyTorch's; N - correction <= 0 warns and gives inf or
         NaN."""
         return _reduce.Var.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim, correction=correction)
 
-    def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1, *, axis: Any = None) -> Tensor:
+    def std(self, dim: Any = None, keepdim: builtins.bool = False, correction: builtins.int = 1, *,
+             axis: Any = None) -> Tensor:
         """The standard deviation, `var(dim, keepdim, correction).sqrt()`."""
         return self.var(dim, keepdim, correction, axis=axis).sqrt()
 
-    def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def amax(self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None) -> Tensor:
         """The largest value over dim (None: all; an int or a tuple); tied maxima share the gradient evenly."""
         return _reduce.Amax.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
 
-    def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def amin(self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None) -> Tensor:
         """The smallest value over dim (None: all; an int or a tuple); tied minima share the gradient evenly."""
         return _reduce.Amin.apply(self, dim=_reduce.dim_alias(dim, axis), keepdim=keepdim)
 
-    def max(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+    def max(self, dim: builtins.int | None = None, keepdim: builtins.bool = False, *, axis: Any = None) -> Any:
         """With no dim, the largest element (ties share the gradient); with an int dim, the pair
         `(values, indices)` whose gradient goes to the returned index, as in PyTorch."""
         return _reduce.extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=True)
 
-    def min(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Any:
+    def min(self, dim: builtins.int | None = None, keepdim: builtins.bool = False, *, axis: Any = None) -> Any:
         """The smallest element, or over an int `dim` the pair `(values, indices)`, as `max`.
 
         With no dim, tied minima share the gradient; with a dim, it goes to the returned index, as in PyTorch. The pair
         also reads as `.values` and `.indices`."""
         return _reduce.extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=False)
 
-    def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def argmax(self, dim: builtins.int | None = None, keepdim: builtins.bool = False, *, axis: Any = None) -> Tensor:
         """The index of the first largest element over the int `dim`, int64, no gradient.
 
         With no dim, its index in the flattened tensor."""
         return _reduce.arg_extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=True)
 
-    def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def argmin(self, dim: builtins.int | None = None, keepdim: builtins.bool = False, *, axis: Any = None) -> Tensor:
         """The index of the first smallest element over the int `dim`, int64, no gradient.
 
         With no dim, its index in the flattened tensor."""
@@ -740,11 +746,11 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor:
         """Dims start_dim..end_dim merged into one; a 0-d tensor becomes shape (1,)."""
         return _movement.flatten(self, start_dim, end_dim)
 
-    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+    def unflatten(self, dim: builtins.int, sizes: Sequence[builtins.int]) -> Tensor:
         """Dim `dim` split into `sizes` (one may be -1): (*, S, *) -> (*, *sizes, *) with prod(sizes) = S."""
         return _movement.unflatten(self, dim, sizes)
 
@@ -754,7 +760,7 @@ class Tensor:
             dims = tuple(dims[0])
         return _movement.Permute.apply(self, dims=dims)
 
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
+    def transpose(self, dim0: builtins.int, dim1: builtins.int) -> Tensor:
         """Dims dim0 and dim1 swapped, a view."""
         return _movement.transpose(self, dim0, dim1)
 
@@ -765,11 +771,11 @@ class Tensor:
         PyTorch warns that `.T` on other than 2 dims is deprecated; this reverses them without a warning."""
         return self.permute(tuple(reversed(range(self.ndim))))
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim: builtins.int) -> Tensor:
         """A dim of size 1 inserted at `dim` (-1: the new last dim)."""
         return _movement.unsqueeze(self, dim)
 
-    def squeeze(self, dim: int | tuple | None = None) -> Tensor:
+    def squeeze(self, dim: builtins.int | tuple | None = None) -> Tensor:
         """Dims of size 1 removed: all of them, or those of `dim` (an int or a tuple) that have size 1, as PyTorch's."""
         return _movement.squeeze(self, dim)
 
@@ -814,15 +820,15 @@ class Tensor:
                                "transpose(dim0, dim1) or permute")
         return self.transpose(0, 1) if self.ndim == 2 else self
 
-    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: builtins.bool = False, dtype: Any = None) -> Tensor:
         """The vector p-norm over dim (None: all): 'fro' or 2, 1, inf, -inf, 0 or another number."""
         return _reduce.norm(self, p, dim, keepdim, dtype)
 
-    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         """Whether every element (over dim) is nonzero: bool (uint8 for uint8), no gradient."""
         return _logical_reduction(np.all, self, dim, keepdim, "all")
 
-    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
         """Whether some element (over dim) is nonzero: bool (uint8 for uint8), no gradient."""
         return _logical_reduction(np.any, self, dim, keepdim, "any")
 
@@ -834,7 +840,7 @@ class Tensor:
         return _matmul.linear(self, weight, bias)
 
     def conv2d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
-               dilation: Any = 1, groups: int = 1) -> Tensor:
+               dilation: Any = 1, groups: builtins.int = 1) -> Tensor:
         """`F.conv2d(self, weight, bias, ...)`: (N, C_in, H, W) -> (N, C_out, H_out, W_out).
 
         weight is (C_out, C_in/groups, kH, kW). Not a method of PyTorch's Tensor."""
@@ -843,7 +849,7 @@ class Tensor:
         return conv.conv2d(self, weight, bias, stride, padding, dilation, groups)
 
     def conv1d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
-               dilation: Any = 1, groups: int = 1) -> Tensor:
+               dilation: Any = 1, groups: builtins.int = 1) -> Tensor:
         """`F.conv1d(self, weight, bias, ...)`: (N, C_in, L) -> (N, C_out, L_out).
 
         weight is (C_out, C_in/groups, k). Not a method of PyTorch's Tensor."""
@@ -852,7 +858,7 @@ class Tensor:
         return conv.conv1d(self, weight, bias, stride, padding, dilation, groups)
 
     def max_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                   ceil_mode: bool = False) -> Tensor:
+                   ceil_mode: builtins.bool = False) -> Tensor:
         """`F.max_pool2d(self, ...)`: the largest value of each window, (N, C, H, W) -> (N, C, H_out, W_out).
 
         Not a method of PyTorch's Tensor."""

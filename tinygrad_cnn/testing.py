@@ -145,8 +145,8 @@ class TaylorResult:
         return "\n".join([f"Taylor test: {verdict}", *rows])
 
 
-def taylor_test(fn: Callable, inputs: Sequence[Any], *, seed: int = 0, steps: Sequence[float] | None = None
-                ) -> TaylorResult:
+def taylor_test(fn: Callable, inputs: Sequence[Any], *, seed: int = 0,
+                steps: Sequence[float] | np.ndarray | None = None) -> TaylorResult:
     """A check of fn's gradient free of a finite-difference eps: the order of the Taylor remainder.
 
     fn and inputs as for `tc.gradcheck` (an nn.Module's parameters move too). The output is projected on
@@ -257,7 +257,8 @@ def _raw_backward(function: type[Function], out: Tensor, prop: str) -> tuple:
     the engine checks shapes and casts dtypes."""
     try:
         with np.errstate(all="ignore"):  # as the engine runs it
-            grads = function.backward(out._ctx, np.ones(out.shape, out.dtype))
+            # out has a node: the sample has an input that requires grad (else backward raises, reported below).
+            grads = function.backward(out._ctx, np.ones(out.shape, out.dtype))  # type: ignore[arg-type]
     except Exception as error:
         raise _PropertyFailure(prop, f"{function.__name__}.backward raised {type(error).__name__}: {error}") from error
     return grads if isinstance(grads, tuple) else (grads,)
@@ -386,7 +387,8 @@ def write_failure(function: type[Function], sample: Sample, prop: str, out_dir: 
     os.makedirs(out_dir, exist_ok=True)
     stem = os.path.join(os.path.abspath(out_dir), f"{function.__name__.lower()}_{prop}")
     arrays = {f"arg{i}": np.asarray(0.0 if a is None else a) for i, a in enumerate(sample.args)}
-    np.savez(stem + ".npz", **arrays, kinds=np.array([_kind(a) for a in sample.args]),
+    # NumPy's stubs fear that `**arrays` fills savez's `allow_pickle`: its keys are arg0, arg1, ...
+    np.savez(stem + ".npz", **arrays, kinds=np.array([_kind(a) for a in sample.args]),  # type: ignore[arg-type]
              requires_grad=np.array(sample.grad_flags(), dtype=bool),
              attrs=np.array(json.dumps(sample.attrs, default=str)))
     module, qualname = function.__module__, function.__qualname__

@@ -256,7 +256,7 @@ def _snapshot(root: Tensor, params: Any, max_nodes: int | None) -> tuple[dict[st
     while stack:
         obj = stack.pop()
         key = keys[id(obj)]
-        if type(obj) is not Context:
+        if isinstance(obj, Tensor):  # else a Context: the stack holds nothing else
             records[key] = _describe_leaf(key, obj, names)
             continue
         record = records[key] = _describe_op(key, obj, made)

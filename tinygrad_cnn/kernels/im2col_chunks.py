@@ -196,12 +196,12 @@ def backward(ctx, grad_output: np.ndarray) -> tuple[np.ndarray | None, ...]:
             out_channels, n, *layout.positions_shape)
         np.copyto(layout.outputs(grad_rows), grad_output[chunk].swapaxes(0, 1))
         layout.zero_junk(grad_rows)  # a larger chunk before may have left values there
-        if need_w:
+        if grad_w is not None and unfold is not None:  # need_w
             cols = unfold(chunk).reshape(groups, rows, n * positions)
             grad_w += np.matmul(grad_rows.reshape(groups, -1, n * positions), cols.transpose(0, 2, 1))
-        if need_x:
+        if grad_x is not None:  # need_x
             input_gradient(grad_rows_buffer, n, grad_x[chunk])
-    if need_w:
+    if grad_w is not None:
         grad_w = grad_w.reshape(out_channels, -1, *windows.kernel)
     return (grad_x, grad_w, grad_b)[:len(ctx.needs_input_grad)]
 

@@ -60,7 +60,7 @@ def applies(x: np.ndarray, weight: np.ndarray, windows: Windows, groups: int) ->
         return bool(np.isfinite(np.sum(x)) and np.isfinite(np.sum(weight)))
 
 
-def _tiles(windows: Windows) -> tuple[int, int]:
+def _tiles(windows: Windows) -> tuple[int, ...]:
     return tuple(ceil_div(size, 2) for size in windows.output_size)
 
 
@@ -268,7 +268,7 @@ def forward(ctx, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, win
     return out
 
 
-def backward(ctx, grad_output: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+def backward(ctx, grad_output: np.ndarray) -> tuple[np.ndarray | None, ...]:
     """(dx (N, C, H, W), dW (O, C, 3, 3), db (O,)) from dY (N, O, Ho, Wo); each None where not needed.
 
     An inf in dY (a step already lost) may come back as NaN where im2col would give inf. dW and db are summed
@@ -291,8 +291,9 @@ def backward(ctx, grad_output: np.ndarray) -> tuple[np.ndarray | None, np.ndarra
         grad_m = output_adjoint(gather_grad_output(grad_output[chunk], windows), out_channels)
         if need_b:  # dM at (1, 1) is the sum of its tile's 2x2 output gradients (row 1 of A is [1, 1])
             grad_b += grad_m[5].sum(axis=1)
-        if need_w:
+        if transformed is not None:  # need_w
             grad_u += np.matmul(grad_m, transformed(chunk).transpose(0, 2, 1))
-        if need_x:
-            input_adjoint(np.matmul(u_t, grad_m), windows, grad_x[chunk])
-    return (grad_x, weight_adjoint(grad_u) if need_w else None, grad_b)[:len(ctx.needs_input_grad)]
+        if need_x:  # u_t and grad_x are arrays where need_x, grad_u where need_w
+            input_adjoint(np.matmul(u_t, grad_m), windows, grad_x[chunk])  # type: ignore[arg-type,index]
+    return (grad_x, weight_adjoint(grad_u) if need_w else None,  # type: ignore[arg-type]
+            grad_b)[:len(ctx.needs_input_grad)]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, overload
 
 from .module import Module
 
 
-def _as_index(container: Module, index: Any) -> int:
+def _as_index(container: _ModuleSequence, index: Any) -> int:
     """A non-negative position from an int index, or a clear IndexError/TypeError."""
     try:
         index = operator.index(index)
@@ -25,6 +25,9 @@ def _as_index(container: Module, index: Any) -> int:
 
 class _ModuleSequence(Module):
     """What Sequential and ModuleList share: their children in order, `len`, iteration and `append`."""
+
+    # Typed as modules, as PyTorch types them: a slot emptied by `seq[i] = None` is the caller's own doing.
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -45,7 +48,13 @@ class Sequential(_ModuleSequence):
     and `append`.
     """
 
-    def __init__(self, *modules: Module) -> None:
+    @overload
+    def __init__(self, *modules: Module) -> None: ...
+
+    @overload
+    def __init__(self, modules: OrderedDict[str, Module], /) -> None: ...
+
+    def __init__(self, *modules: Any) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, module in modules[0].items():

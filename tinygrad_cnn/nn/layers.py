@@ -43,7 +43,7 @@ def _reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
         init.uniform_(bias, -bound, bound)
 
 
-def _add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, dtype: Any) -> None:
+def _add_weight_and_bias(layer: Linear | _ConvNd, weight_shape: tuple[int, ...], bias: bool, dtype: Any) -> None:
     """Give a Linear or conv layer its weight (out, ...) and, if `bias`, its bias (out,), initialised as PyTorch
     does (the layer's `reset_parameters`)."""
     layer.weight = Parameter(state_array(weight_shape, dtype))
@@ -56,6 +56,9 @@ def _add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: boo
 
 class Linear(Module):
     """y = x @ weight.T + bias: (*, in_features) -> (*, out_features)."""
+
+    weight: Parameter
+    bias: Parameter | None
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
@@ -85,6 +88,8 @@ class _ConvNd(Module):
 
     n: int  # spatial dims
     layout: str  # for error messages
+    weight: Parameter
+    bias: Parameter | None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
@@ -160,6 +165,11 @@ class _BatchNorm(Module):
     """What BatchNorm1d and BatchNorm2d share: PyTorch's parameters, buffers and momentum rules."""
 
     shapes: str  # the accepted input layouts, for error messages
+    weight: Parameter | None  # None without affine
+    bias: Parameter | None
+    running_mean: Tensor | None  # buffers, None without track_running_stats
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
@@ -186,10 +196,10 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked."""
-        if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
+        if self.track_running_stats:  # then the buffers are Tensors, not None
+            self.running_mean._data[...] = 0  # type: ignore[union-attr]
+            self.running_var._data[...] = 1  # type: ignore[union-attr]
+            self.num_batches_tracked._data[...] = 0  # type: ignore[union-attr]
 
     def _check_input(self, input: Tensor) -> None:
         raise NotImplementedError
@@ -197,10 +207,10 @@ class _BatchNorm(Module):
     def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
         momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
+        if self.training and self.track_running_stats:  # then the buffers are Tensors, not None
+            self.num_batches_tracked._data += 1  # type: ignore[union-attr]
             if self.momentum is None:  # a cumulative average, as PyTorch does for momentum=None
-                momentum = 1.0 / float(self.num_batches_tracked._data)
+                momentum = 1.0 / float(self.num_batches_tracked._data)  # type: ignore[union-attr]
         # Eval mode without running statistics normalises with the batch's own, as PyTorch.
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
@@ -381,6 +391,8 @@ class _ConvTransposeNd(Module):
 
     n: int  # spatial dims
     layout: str  # for error messages
+    weight: Parameter
+    bias: Parameter | None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,

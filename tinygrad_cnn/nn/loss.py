@@ -35,6 +35,8 @@ class CrossEntropyLoss(_Loss):
     class probabilities of the logits' shape; `weight` (C,) per class; targets equal to `ignore_index`
     count for nothing."""
 
+    weight: Tensor | None  # a buffer
+
     def __init__(self, weight: Any = None, *, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
@@ -49,6 +51,8 @@ class CrossEntropyLoss(_Loss):
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities (N, C) or (N, C, d...) against int64 class indices."""
 
+    weight: Tensor | None  # a buffer
+
     def __init__(self, weight: Any = None, *, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self._buffer("weight", weight)
@@ -61,6 +65,8 @@ class NLLLoss(_Loss):
 class BCELoss(_Loss):
     """Binary cross-entropy of probabilities p against targets y of the same shape (log clamped at -100)."""
 
+    weight: Tensor | None  # a buffer
+
     def __init__(self, weight: Any = None, *, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self._buffer("weight", weight)
@@ -72,6 +78,9 @@ class BCELoss(_Loss):
 class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy of sigmoid(z), computed stably from the logits z; targets of z's shape;
     `pos_weight` scales the positive term (per class when it has the last dim's size)."""
+
+    weight: Tensor | None  # buffers
+    pos_weight: Tensor | None
 
     def __init__(self, weight: Any = None, *, reduction: str = "mean", pos_weight: Any = None) -> None:
         super().__init__(reduction)

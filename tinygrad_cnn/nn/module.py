@@ -133,6 +133,11 @@ class Module:
     """Base class of every layer and model: subclass it, assign layers in `__init__`, write `forward`."""
 
     training: bool
+    # The registries, set in __init__ past the registering __setattr__; None marks a slot left empty.
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent: set[str]
+    _modules: OrderedDict[str, Module | None]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -269,7 +274,7 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def _named_members(self, registry: str, recurse: bool) -> Iterator[tuple[str, Tensor]]:
+    def _named_members(self, registry: str, recurse: bool) -> Iterator[tuple[str, Any]]:
         # A tensor shared by two modules (tied weights) is listed once, under its first name.
         seen = set()
         modules = self.named_modules() if recurse else [("", self)]
@@ -427,7 +432,7 @@ class Module:
                                + "\n  ".join(problems))
         for key, array in sources.items():
             target = targets[key]
-            np.copyto(target._data, array)
+            np.copyto(target._data, array)  # type: ignore[arg-type]  # an array: only successful conversions are kept
             target._modified()
         return IncompatibleKeys(missing, unexpected)
 

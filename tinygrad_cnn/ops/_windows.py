@@ -74,7 +74,7 @@ def _offset_product(per_dim: list[list[tuple[slice, slice]]]):
 class Offset(NamedTuple):
     """One kernel offset: output positions `out_slices` read input positions `in_slices` (same shape)."""
 
-    index: tuple[int, ...]  # the kernel position
+    index: tuple[int, ...]  # type: ignore[assignment]  # the kernel position (shadows tuple.index, unused here)
     out_slices: tuple[slice, ...]
     in_slices: tuple[slice, ...]
     every_output: bool  # no output of this offset falls on padding

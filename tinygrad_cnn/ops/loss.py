@@ -82,7 +82,7 @@ def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.n
     target_weight = valid.astype(dtype) if weight is None else np.where(valid, weight[index], 0).astype(dtype)
     # One fancy index, built once, for both the gather in forward and the scatter in backward (each
     # (n, d) picks one class: no repeats); cheaper than take/put_along_axis for the small arrays of losses.
-    grids = np.indices(index.shape, sparse=True)
+    grids: tuple[np.ndarray, ...] = np.indices(index.shape, sparse=True)  # one per dim (NumPy's stubs say none)
     return (grids[0], index, *grids[1:]), valid.astype(dtype), target_weight
 
 
@@ -430,7 +430,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor | np.ndarray, weight: Ten
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor | np.ndarray, weight: Tensor | None = None, *,
-                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+                                     reduction: str = "mean", pos_weight: Tensor | np.ndarray | None = None
+                                     ) -> Tensor:
     """Binary cross-entropy of sigmoid(input), computed stably from the logits.
 
     input: logits, any shape; target: the same shape; weight and pos_weight: broadcastable to it.

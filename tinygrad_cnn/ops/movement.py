@@ -131,6 +131,7 @@ def torch_index(index: Any, ndim: int) -> tuple:
     taken = [_dims_taken(p) for p in parts]
     if sum(taken) > ndim:  # NumPy says "too many indices"
         return (index,)
+    ints: list[slice | int]
     ints, dim = [slice(None)] * ndim, 0
     for part, count in zip(parts, taken):
         if part is Ellipsis:

@@ -212,6 +212,7 @@ def _scatter_along(values: np.ndarray, positions: np.ndarray, axis: int, size: i
 # ----- max and average pooling over kernel windows ---------------------------------------------------------
 def _max_pool_arrays(x: np.ndarray, plan: tuple[Windows, ...]) -> tuple[np.ndarray, list]:
     """The max over each window (padding counts as -inf), and per spatial axis the offsets of the first maxima."""
+    offsets: list[np.ndarray | None]
     result, offsets = x, [None] * len(plan)
     for k in reversed(range(len(plan))):
         result, offsets[k] = _max_along(result, x.ndim - len(plan) + k, plan[k])
@@ -248,7 +249,7 @@ class _MaxPoolNd(Function):
 
 
 def _window_divisor(plan: tuple[Windows, ...], ndim: int, count_include_pad: bool,
-                    divisor_override: int | None) -> Any:
+                    divisor_override: int | np.integer | None) -> Any:
     """What PyTorch divides each window's sum by: a number, or an array that broadcasts over the output.
 
     Per axis a window [start, start + k) counts up to the end of the padded input (ceil_mode's last window may
@@ -256,6 +257,7 @@ def _window_divisor(plan: tuple[Windows, ...], ndim: int, count_include_pad: boo
     """
     if divisor_override is not None:
         return divisor_override
+    divisor: int | np.ndarray
     n, divisor = len(plan), 1
     for k, windows in enumerate(plan):
         (size,), (kernel,), (stride,), ((low, _),) = windows.input_size, windows.kernel, windows.stride, \
@@ -334,7 +336,7 @@ def _adaptive_sum_along(x: np.ndarray, axis: int, starts: np.ndarray, ends: np.n
         if not inside.all():  # np.where, not a 0/1 product: an inf outside a window must not become NaN
             part = np.where(_along(axis, x.ndim, inside), part, 0)
         total = part if total is None else total + part
-    return total
+    return total  # type: ignore[return-value]  # an array: every window holds at least one position
 
 
 def _adaptive_spread_along(grad: np.ndarray, axis: int, starts: np.ndarray, ends: np.ndarray,
@@ -356,7 +358,7 @@ def _adaptive_max_along(x: np.ndarray, axis: int, starts: np.ndarray, ends: np.n
             best, chosen = view, np.broadcast_to(positions, view.shape)
             continue
         better = view > best
-        chosen = np.where(better, positions, chosen)
+        chosen = np.where(better, positions, chosen)  # type: ignore[arg-type]  # set with best, on the first pass
         best = np.maximum(best, view)  # NaN propagates, as in PyTorch
     return best, chosen
 
@@ -406,7 +408,8 @@ class _AdaptiveAvgPoolNd(Function):
             return np.broadcast_to(grad_output / grad_output.dtype.type(count), shape)
         grad = grad_output / ctx.divisor
         for k, axis in enumerate(_spatial_axes(len(shape), n)):
-            grad = _adaptive_spread_along(grad, axis, *ctx.windows[k], shape[axis])
+            # ctx.windows[k] is (starts, ends); mypy lets a starred argument take every remaining parameter.
+            grad = _adaptive_spread_along(grad, axis, *ctx.windows[k], shape[axis])  # type: ignore[call-arg]
         return grad
 
 
@@ -503,6 +506,9 @@ class _MaxUnpoolNd(Function):
 
 
 # ----- samples: every option, in 1, 2 and 3 dims; random floats, so no tied maxima -----------------------
+_SampleConfigs = dict[int, list[tuple[tuple[int, ...], dict[str, Any]]]]  # per dim: (input shape, attrs) per sample
+
+
 def _samples(configs: list) -> Any:
     def generate(rng: np.random.Generator):
         for shape, attrs in configs:
@@ -510,7 +516,7 @@ def _samples(configs: list) -> Any:
     return generate
 
 
-_MAX_POOL_CONFIGS = {
+_MAX_POOL_CONFIGS: _SampleConfigs = {
     1: [((2, 3, 9), dict(kernel_size=2)),
         ((1, 2, 8), dict(kernel_size=3, stride=2, padding=1)),
         ((2, 1, 9), dict(kernel_size=2, stride=2, padding=1, dilation=2)),
@@ -531,7 +537,7 @@ _MAX_POOL_CONFIGS = {
         ((2, 3, 4, 5), dict(kernel_size=2, stride=1))],
 }
 
-_AVG_POOL_CONFIGS = {
+_AVG_POOL_CONFIGS: _SampleConfigs = {
     1: [((2, 3, 8), dict(kernel_size=2)),
         ((1, 2, 8), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
         ((1, 2, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
@@ -552,7 +558,7 @@ _AVG_POOL_CONFIGS = {
         ((2, 3, 4, 5), dict(kernel_size=2, stride=1))],
 }
 
-_ADAPTIVE_CONFIGS = {
+_ADAPTIVE_CONFIGS: _SampleConfigs = {
     1: [((2, 3, 8), dict(output_size=4)),
         ((1, 2, 7), dict(output_size=3)),
         ((2, 1, 3), dict(output_size=5)),
@@ -572,14 +578,16 @@ _ADAPTIVE_CONFIGS = {
 
 
 def _unpool_samples(n: int):
-    configs = {1: [((2, 2, 4), dict(kernel_size=2)), ((1, 2, 5), dict(kernel_size=3, stride=2, padding=1)),
+    configs_by_dim: _SampleConfigs = {
+               1: [((2, 2, 4), dict(kernel_size=2)), ((1, 2, 5), dict(kernel_size=3, stride=2, padding=1)),
                    ((1, 1, 3), dict(kernel_size=2, output_size=(7,)))],
                2: [((2, 2, 3, 3), dict(kernel_size=2)),
                    ((1, 2, 3, 4), dict(kernel_size=3, stride=2, padding=1)),
                    ((1, 1, 3, 3), dict(kernel_size=2, output_size=(1, 1, 7, 7))),
                    ((2, 3, 3), dict(kernel_size=(2, 3), stride=(2, 1)))],
                3: [((1, 2, 2, 2, 2), dict(kernel_size=2)),
-                   ((2, 2, 3, 2), dict(kernel_size=(2, 3, 2), stride=2, padding=(0, 1, 0)))]}[n]
+                   ((2, 2, 3, 2), dict(kernel_size=(2, 3, 2), stride=2, padding=(0, 1, 0)))]}
+    configs = configs_by_dim[n]
 
     def generate(rng: np.random.Generator):
         for shape, attrs in configs:

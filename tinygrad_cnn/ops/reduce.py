@@ -7,6 +7,7 @@ extrema, which keeps it symmetric; `max(dim)`/`min(dim)` send it to the index th
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -158,7 +159,7 @@ def _check_nonempty(shape: tuple[int, ...], axes: tuple[int, ...], dim: Any, op:
 class _Extremum(Function):
     """Shared by amax and amin: the gradient is split evenly among the tied extrema."""
 
-    reduce = staticmethod(np.max)
+    reduce: Callable[..., np.ndarray] = staticmethod(np.max)
 
     @classmethod
     def _forward(cls, ctx, x, dim, keepdim, op):

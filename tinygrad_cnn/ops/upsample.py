@@ -60,6 +60,7 @@ def resolve(input_shape: tuple[int, ...], size: Any, scale_factor: Any, mode: st
     if size is not None and scale_factor is not None:
         raise ValueError("interpolate: only one of size or scale_factor should be defined, got "
                          f"size={size!r} and scale_factor={scale_factor!r}")
+    scales: tuple[float | None, ...]
     if size is not None:
         if recompute_scale_factor:
             raise ValueError("interpolate: recompute_scale_factor is not meaningful with an explicit size")
@@ -145,7 +146,7 @@ def _gather(x: np.ndarray, axis: int, taps: list) -> np.ndarray:
         if weight is not None:
             term *= _along(weight, axis, x.ndim)
         out = term if out is None else np.add(out, term, out=out)
-    return out
+    return out  # type: ignore[return-value]  # an array: taps is never empty
 
 
 def _scatter(grad: np.ndarray, axis: int, taps: list, in_size: int) -> np.ndarray:
@@ -164,7 +165,7 @@ def _scatter(grad: np.ndarray, axis: int, taps: list, in_size: int) -> np.ndarra
         if sources[-1] - sources[0] + 1 == sources.size:  # a run of positions: a slice adds without a gather
             sources = slice(sources[0], sources[-1] + 1)
         result[(slice(None),) * axis + (sources,)] += sums
-    return result
+    return result  # type: ignore[return-value]  # an array: taps is never empty
 
 
 def _interpolate_samples(rng: np.random.Generator):

@@ -601,6 +601,16 @@ class ReduceLROnPlateau(LRScheduler):
 
     _settings = ("factor", "default_min_lr", "min_lrs", "patience", "cooldown", "eps", "mode_worse", "mode",
                  "threshold", "threshold_mode", "best", "cooldown_counter", "num_bad_epochs")
+    # Set in __init__ from the checked arguments, all at once through __dict__.
+    factor: float
+    default_min_lr: float | None  # None when min_lr was given per group
+    min_lrs: list[float]
+    patience: int
+    cooldown: int
+    eps: float
+    mode: str
+    threshold: float
+    threshold_mode: str
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
@@ -712,7 +722,8 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _reduce_lr(self) -> None:
         if len(self.optimizer.param_groups) != len(self.min_lrs):
-            self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
+            # A float here: `step` refuses a changed number of groups when min_lr was given per group.
+            self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)  # type: ignore[list-item]
         for i, group in enumerate(self.optimizer.param_groups):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, self.min_lrs[i])

@@ -245,7 +245,7 @@ def _rebuild_mapping(like: Mapping, values: dict) -> Mapping:
             clone = copy.copy(like)
             clone.update(values)
             return clone
-        return type(like)(values)
+        return type(like)(values)  # type: ignore[call-arg]  # the concrete type; a TypeError is caught below
     except TypeError:
         return values
 
@@ -258,7 +258,7 @@ def _rebuild_sequence(like: Sequence, values: list) -> Sequence:
             for i, value in enumerate(values):
                 clone[i] = value
             return clone
-        return type(like)(values)
+        return type(like)(values)  # type: ignore[call-arg]  # the concrete type; a TypeError is caught below
     except TypeError:
         return values
 
@@ -406,9 +406,10 @@ class DataLoader:
         self._worker_seed_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
 
     def __len__(self) -> int:
+        # A sampler without len() makes len(loader) raise TypeError, as in PyTorch.
         if self.batch_sampler is not None:
-            return len(self.batch_sampler)
-        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
+            return len(self.batch_sampler)  # type: ignore[arg-type]
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)  # type: ignore[arg-type]
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
@@ -576,7 +577,10 @@ def _fetch_and_pickle(fetch: _Fetcher, indices: Any, worker_id: int, number: int
 
 def _batches_from_workers(loader: DataLoader, plan: list[Any], base_seed: int) -> Iterator[Any]:
     """Yield the batches of `plan` in order, fetched by `loader.num_workers` processes; stop them at the end."""
-    context, count = loader.context, loader.num_workers
+    # Called only with num_workers > 0: the loader then holds a start method's context (each has Process, which
+    # typeshed declares on every concrete context but not on BaseContext) and a prefetch factor.
+    context: Any = loader.context
+    count = loader.num_workers
     result_queue = context.Queue()
     index_queues, workers = [], []
     try:
@@ -589,7 +593,7 @@ def _batches_from_workers(loader: DataLoader, plan: list[Any], base_seed: int) -
             worker.start()
             index_queues.append(index_queue)
             workers.append(worker)
-        ahead = max(1, loader.prefetch_factor * count)
+        ahead = max(1, loader.prefetch_factor * count)  # type: ignore[operator]
         sent = 0
         for _ in range(min(ahead, len(plan))):
             index_queues[sent % count].put((sent, plan[sent]))
