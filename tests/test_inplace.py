@@ -195,6 +195,15 @@ def test_a_view_taken_before_its_base_was_rewritten_in_the_graph_is_refused():
     np.testing.assert_array_equal(t.grad.numpy(), np.full((4, 3), 3.0))
 
 
+def test_a_stale_view_is_still_read_without_recording():
+    t = tc.randn(4, 3, dtype="float64", requires_grad=True)
+    u = t * 1
+    view = u.reshape(12)
+    u.mul_(3)
+    with tc.no_grad():  # values only: the view sees the change, as in PyTorch, and no history is needed
+        np.testing.assert_array_equal((view * 1).numpy(), u.detach().numpy().reshape(12))
+
+
 def test_views_share_memory_and_version_with_their_base():
     x = tc.zeros(2, 3)
     row = x[1]

@@ -217,7 +217,7 @@ class Function:
         arrays, needs, parents = [], [], []
         for x in inputs:
             if isinstance(x, Tensor):
-                if x._view_of is not None and x._view_of != x._counter[1]:
+                if x._view_of is not None and x._view_of != x._counter[1] and grad_mode.enabled:
                     _refuse_stale_view(cls, x)
                 arrays.append(x._data)
                 needs.append(x.requires_grad)
