@@ -1,6 +1,7 @@
 """Dtype promotion as PyTorch's (one rule, `ops._util.result_type`), matrix products of one dtype, pow's
 gradients at 0, clear TypeErrors for lists and unsupported dtypes, and no NumPy RuntimeWarning from the ops."""
 
+import inspect
 import operator
 
 import numpy as np
@@ -247,7 +248,7 @@ def test_pow_gradients_match_torch(base, exponent):
     (lambda: F.mse_loss([1.0], tc.tensor([1.0])), "mse_loss"),
 ])
 def test_a_list_to_a_functional_op_or_layer_is_a_type_error_naming_tensor(call, op):
-    with pytest.raises(TypeError, match=rf"{op}\(\): argument 'input' must be a Tensor, not list"):
+    with pytest.raises(TypeError, match=rf"(?i){op}\(\): argument 'input' must be a Tensor, not list"):
         call()
 
 
@@ -319,3 +320,23 @@ def test_ops_at_extreme_inputs_match_torch(name, x, y):
             assert mine is None or not np.any(mine.detach().numpy()), f"{name}: {label} where torch has none"
         else:
             _same(mine.detach().numpy(), reference.detach().numpy(), f"{name} {label} at x={x}, y={y}")
+
+
+@pytest.mark.parametrize("name", sorted(tc.nn.functional.__all__))
+def test_every_functional_op_refuses_a_list_naming_the_tensor_it_expects(name):
+    function = getattr(tc.nn.functional, name)
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    tensors = {"weight", "target", "indices", "running_mean", "running_var", "other"}
+    args = [tc.ones(1, 1, 3, 3) if p.name in tensors else 2 for p in parameters
+            if p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD]
+    with pytest.raises(TypeError, match="Tensor"):
+        function(np.zeros((1, 1, 4, 4)).tolist(), *args)
+
+
+@pytest.mark.parametrize("layer", [tc.nn.Linear(16, 2), tc.nn.Conv2d(1, 1, 3), tc.nn.BatchNorm2d(1), tc.nn.Flatten(),
+                                   tc.nn.MaxPool2d(2), tc.nn.ReLU(), tc.nn.Sequential(tc.nn.Flatten())],
+                         ids=lambda layer: type(layer).__name__)
+def test_a_layer_refuses_a_list_or_an_array_naming_the_tensor_it_expects(layer):
+    for value in (np.zeros((1, 1, 4, 4)).tolist(), np.zeros((1, 1, 4, 4), np.float32)):
+        with pytest.raises(TypeError, match=f"{type(layer).__name__}.*must be a Tensor"):
+            layer(value)

@@ -479,6 +479,10 @@ class Module:
         """Run `forward` with `grad_mode.scope` naming this module, so graph nodes know their module.
 
         The scope is per thread, as grad mode is: a model called in another thread names its own nodes."""
+        if args and not isinstance(args[0], Tensor) and type(self).__module__.startswith("tinygrad_cnn."):
+            # The library's layers take Tensors, as PyTorch's do; a list or an array would fail deeper down.
+            raise TypeError(f"{type(self).__name__}(): argument 'input' must be a Tensor, not "
+                            f"{type(args[0]).__name__}; wrap it with tc.tensor(...)")
         mode = grad_mode  # thread-local: read once
         previous_scope, previous_names = mode.scope, mode.scope_names
         if previous_scope:

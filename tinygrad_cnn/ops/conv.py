@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .. import kernels
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import random_array
+from ._util import expect_tensor, random_array
 from ._windows import Windows, make_windows
 from .registry import Sample, register
 
@@ -161,6 +161,7 @@ class ConvNd(Function):
 
 def _convolve(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
               groups: int, spatial: int) -> Tensor:
+    expect_tensor(f"conv{spatial}d", "input", x)
     op = f"conv{spatial}d"
     if np.ndim(weight._data if isinstance(weight, Tensor) else weight) != spatial + 2:
         raise ValueError(f"{op}: expected a {spatial + 2}-D weight (O, C/groups, {_dims_name(spatial)}), got shape "

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import pair, random_array
+from ._util import expect_tensor, pair, random_array
 from ._windows import Windows
 from .conv import check_dtypes_and_groups, fold, unfold
 from .registry import Sample, register
@@ -147,6 +147,7 @@ def _rows(x: np.ndarray, groups: int) -> np.ndarray:
 
 def _conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, output_padding: Any,
                     groups: int, dilation: Any, spatial: int) -> Tensor:
+    expect_tensor(f"conv_transpose{spatial}d", "input", x)
     op = f"conv_transpose{spatial}d"
     for name, value in (("input", x), ("weight", weight)):
         shape = np.shape(value._data if isinstance(value, Tensor) else value)

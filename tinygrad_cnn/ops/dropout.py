@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd import Function
 from ..random import generator
 from ..tensor import Tensor
-from ._util import random_array
+from ._util import expect_tensor, random_array
 from .registry import Sample, register
 
 
@@ -43,6 +43,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     x: any shape -> the same shape. The mask comes from `tinygrad_cnn.random.generator()` (see `manual_seed`).
     With `inplace`, the result is written into `x` (recorded in the graph, as PyTorch).
     """
+    expect_tensor("dropout", "input", x)
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p!r}")
     if not training or p == 0:
@@ -63,6 +64,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     other than 3-d or 4-d is accepted with a deprecation warning, fewer than 2 dims is an error. `inplace=True`
     writes the result into `input`.
     """
+    expect_tensor("dropout2d", "input", input)
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
         raise ValueError(f"dropout2d: dropout probability has to be between 0 and 1, but got {p!r}")
     if input.ndim < 2:

@@ -12,7 +12,7 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import random_array
+from ._util import expect_tensor, random_array
 from .registry import Sample, register
 
 
@@ -111,6 +111,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     Training normalises with the batch mean and biased variance and, when given, updates the running
     statistics in place: running = (1 - momentum) * running + momentum * batch (variance unbiased).
     """
+    expect_tensor("batch_norm", "input", x)
     # The running statistics go in as the Tensors themselves (forward gets their arrays and updates them
     # in place) so that the graph knows them as the module's buffers, not as anonymous arrays.
     return BatchNorm.apply(x, weight, bias, running_mean, running_var, training=bool(training),

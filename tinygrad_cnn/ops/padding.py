@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import random_array, scatter_add
+from ._util import expect_tensor, random_array, scatter_add
 from .movement import Pad
 from .registry import Sample, register
 
@@ -126,6 +126,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
     mode 'constant' fills with `value` (default 0) on any dims; 'reflect', 'replicate' and 'circular' pad the
     last 1, 2 or 3 dims of a (batched or unbatched) input and take no value. Negative widths crop.
     """
+    expect_tensor("pad", "input", input)
     if not isinstance(mode, str):
         raise TypeError(f"pad: mode must be a string ('constant', 'reflect', 'replicate' or 'circular'), got "
                         f"{mode!r}; the fill value goes in value=")

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import random_array
+from ._util import expect_tensor, random_array
 from .registry import Sample, register
 
 # Mode -> the numbers of spatial dims it takes (PyTorch: linear 3-D input, bilinear 4-D, trilinear 5-D).
@@ -227,6 +227,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) to `size` (int or one per spatial dim) or by
     `scale_factor` (output floor(in * scale)); modes 'nearest', 'nearest-exact', 'linear' (3-D input),
     'bilinear' (4-D), 'trilinear' (5-D), with `align_corners` for the linear ones. Values as PyTorch's."""
+    expect_tensor("interpolate", "input", input)
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     return Interpolate.apply(input, size=size, scale_factor=scale_factor, mode=mode, align_corners=align_corners,
