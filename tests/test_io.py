@@ -300,6 +300,28 @@ def test_saving_a_structure_nested_too_deep_is_a_value_error(tmp_path):
 _W = np.ones(2, np.float32)
 
 
+def test_arrays_are_named_by_their_place_so_plain_numpy_reads_a_checkpoint(tmp_path):
+    model = tc.nn.Sequential(tc.nn.Conv2d(1, 2, 3), tc.nn.BatchNorm2d(2))
+    optimizer = tc.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(tc.randn(2, 1, 4, 4)).sum().backward()
+    optimizer.step()
+    path = tmp_path / "checkpoint.npz"
+    tc.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, path)
+    with np.load(path) as plain:
+        for name, tensor in model.state_dict().items():
+            np.testing.assert_array_equal(plain[f"model/{name}"], tensor.detach().numpy())
+        assert "optimizer/state/0/momentum_buffer" in plain.files
+    loaded = tc.load(path)
+    assert sorted(loaded["model"]) == sorted(model.state_dict())
+
+
+def test_a_checkpoint_of_format_version_1_still_loads(tmp_path):
+    path = tmp_path / "old.npz"
+    record = {"version": 1, "root": {"type": "dict", "items": [["w", {"type": "tensor", "index": 0}]]}}
+    np.savez(path, arr_0=np.arange(3.0), __tinygrad_cnn_structure__=np.array(json.dumps(record)))
+    np.testing.assert_array_equal(tc.load(path)["w"].numpy(), [0.0, 1.0, 2.0])
+
+
 @pytest.mark.parametrize("root, arrays, version, match", [
     ({"type": "pickle", "value": 1}, [], 1, "known type"),
     ({"type": "tensor", "index": 1}, [_W], 1, "index 1 is not one of the 1 arrays"),
@@ -316,7 +338,8 @@ _W = np.ones(2, np.float32)
     ({"type": "scalar", "index": 0}, [_W], 1, "shape"),
     ({"type": "tensor", "index": 0}, [np.ones(2, np.float16)], 1, "dtype float16"),
     ({"type": "array", "index": 0}, [np.ones(2, np.complex64)], 1, "complex64"),
-    ({"type": "value", "value": 1}, [], 2, "format version 2"),
+    ({"type": "value", "value": 1}, [], 3, "format version 3"),
+    ({"type": "value", "value": 1}, [], 2, "exactly the fields"),  # version 2 names its arrays
     ({"type": "value", "value": 1}, [], "1", "format version '1'"),
 ])
 def test_a_damaged_structure_record_is_a_value_error_not_another_object(tmp_path, root, arrays, version, match):

@@ -2,9 +2,10 @@
 files.
 
 `save` flattens a nested structure (dicts, lists, tuples of Tensors, arrays, numbers, strings,
-bools, None, and Modules built from tinygrad_cnn's own layers: see model_io.py) into numbered
-arrays `arr_0.npy, arr_1.npy, ...` plus one JSON description of the structure, stored as a string
-array, in an uncompressed zip (NumPy's `.npz`). It writes a temporary
+bools, None, and Modules built from tinygrad_cnn's own layers: see model_io.py) into arrays named by
+where they sit (a state dict's `features.0.weight`, an optimizer's `state/0/exp_avg`), so that plain
+`np.load(path)["features.0.weight"]` reads them, plus one JSON description of the structure, stored as a
+string array, in an uncompressed zip (NumPy's `.npz`). It writes a temporary
 file beside the target and renames it over the target, so a crash never leaves half a checkpoint.
 
 `load` reads the zip itself rather than through `np.load`, so that it can check every declared size
@@ -17,10 +18,12 @@ tinygrad_cnn's own layer classes are built, never code named by the file.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
 import pickle  # only for its exception class, which code written for torch.load catches; nothing is pickled
+import re
 import zipfile
 from typing import IO, Any, BinaryIO
 
@@ -36,7 +39,7 @@ except ImportError:  # Windows: no flock; concurrent saves of the same path are 
     fcntl = None  # type: ignore[assignment]  # checked before each use
 
 _STRUCTURE_KEY = "__tinygrad_cnn_structure__"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: arrays named by their place in the structure; 1 (still read): arr_0, arr_1, ...
 _SAVED_KINDS = "fiub"  # dtype kinds save writes (and our format may hold): float, int, uint, bool
 _MAX_DEPTH = 64  # nesting levels of dicts/lists/tuples; state dicts use 2-4, a cycle or a hostile file far more
 _MIN_MAX_BYTES = 256 * 2**20  # the default limit on what a file may inflate to: at least this much ...
@@ -50,15 +53,15 @@ class UnpicklingError(pickle.UnpicklingError, ValueError):
 
 
 # ----- save ------------------------------------------------------------------------------------
-def _encode(obj: Any, arrays: list[np.ndarray], where: str, depth: int = 0,
+def _encode(obj: Any, arrays: list[tuple[str, np.ndarray]], where: str, depth: int = 0,
             memo: model_io.ModuleMemo | None = None) -> Any:
-    """A JSON-able description of obj; arrays are appended to `arrays` and referred to by number, and
-    Modules are recorded by model_io (`memo` holds what this save has recorded of them)."""
+    """A JSON-able description of obj; arrays are appended to `arrays` with where they sit and referred to by
+    number, and Modules are recorded by model_io (`memo` holds what this save has recorded of them)."""
     if isinstance(obj, (Tensor, np.ndarray, np.generic)):
         array = obj._data if isinstance(obj, Tensor) else np.asarray(obj)
         if array.dtype.kind not in _SAVED_KINDS:
             raise TypeError(f"save: {where} has dtype {array.dtype}; only numeric and bool arrays can be saved")
-        arrays.append(array)
+        arrays.append((where, array))
         kind = "tensor" if isinstance(obj, Tensor) else "scalar" if isinstance(obj, np.generic) else "array"
         return {"type": kind, "index": len(arrays) - 1}
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -84,6 +87,33 @@ def _encode(obj: Any, arrays: list[np.ndarray], where: str, depth: int = 0,
                 "items": [_encode(value, arrays, f"{where}[{i}]", depth + 1, memo) for i, value in enumerate(obj)]}
     raise TypeError(f"save: {where} is a {type(obj).__name__}; only Tensors, arrays, numbers, strings, None, "
                     "tinygrad_cnn Modules and dicts/lists/tuples of them can be saved")
+
+
+_PART = r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?\d+)\]|\.([^.\[ ]+)|( \(constructor arguments\))"
+
+
+def _member_names(wheres: list[str]) -> list[str]:
+    """Each array's member name, from where `_encode` found it: "obj['features.0.weight']" -> features.0.weight,
+    "obj['state'][0]['exp_avg']" -> state/0/exp_avg, a model's "obj.0.weight" -> 0.weight; made unique."""
+    names: list[str] = []
+    for where in wheres:
+        parts, dotted = [], ""
+        for key, attribute, arguments in re.findall(_PART, where[len("obj"):]):
+            if key:
+                parts.append(dotted + str(ast.literal_eval(key)) if dotted else str(ast.literal_eval(key)))
+                dotted = ""
+            elif attribute:
+                dotted = f"{dotted}.{attribute}" if dotted else attribute
+            elif arguments:
+                dotted += " args"
+        if dotted:
+            parts.append(dotted)
+        name = "/".join(part.replace("/", "_") for part in parts) or "tensor"
+        unique, count = name, 1
+        while unique in names or unique == _STRUCTURE_KEY:
+            unique, count = f"{name}#{count}", count + 1
+        names.append(unique)
+    return names
 
 
 def _open_temporary(temporary: str) -> int:
@@ -146,10 +176,11 @@ def save(obj: Any, path: str | os.PathLike) -> None:
 
     If `path` is a symbolic link, the file it points to gets the new content and the link stays.
     The file's permissions follow the umask, like any new file."""
-    arrays: list[np.ndarray] = []
+    arrays: list[tuple[str, np.ndarray]] = []
     structure = _encode(obj, arrays, "obj")
-    entries = {f"arr_{i}": array for i, array in enumerate(arrays)}
-    entries[_STRUCTURE_KEY] = np.array(json.dumps({"version": _FORMAT_VERSION, "root": structure}))
+    names = _member_names([where for where, _ in arrays])
+    entries = {name: array for name, (_, array) in zip(names, arrays, strict=True)}
+    entries[_STRUCTURE_KEY] = np.array(json.dumps({"version": _FORMAT_VERSION, "names": names, "root": structure}))
     # Through a link to its file, and the temporary beside that file: os.replace is atomic only within a folder.
     target = os.path.realpath(os.fspath(path))
     folder, name = os.path.split(target)
@@ -274,14 +305,10 @@ def _read_members(archive: zipfile.ZipFile, file_size: int, max_bytes: int) -> d
 
 # ----- load: the structure record ----------------------------------------------------------------
 def _parse_structure(arrays: dict[str, np.ndarray]) -> tuple[Any, list[np.ndarray]]:
-    """(root entry, arrays by index) of a tinygrad_cnn checkpoint, after checking that its members
-    are exactly the structure record and arr_0 ... arr_{n-1} of saved dtypes, and that the record
-    is JSON of the expected version."""
+    """(root entry, arrays by index) of a tinygrad_cnn checkpoint, after checking that the record is JSON of a
+    known version and that the members are exactly the record and the arrays it names (version 2; arr_0 ...
+    arr_{n-1} in version 1), of dtypes save writes."""
     record = arrays.pop(_STRUCTURE_KEY)
-    expected = {f"arr_{i}" for i in range(len(arrays))}
-    if set(arrays) != expected:
-        raise ValueError(f"it has members {sorted(set(arrays) - expected)} where it should have "
-                         f"{sorted(expected - set(arrays))} (arr_0 ... arr_{len(arrays) - 1})")
     for name, array in arrays.items():
         if array.dtype.kind not in _SAVED_KINDS:
             raise ValueError(f"member {name!r} has dtype {array.dtype}, which tinygrad_cnn.save never writes")
@@ -292,12 +319,19 @@ def _parse_structure(arrays: dict[str, np.ndarray]) -> tuple[Any, list[np.ndarra
         description = json.loads(str(record[()]))
     except RecursionError as error:  # the C parser gives up on deep nesting this way
         raise ValueError("its structure record is nested too deeply to parse") from error
-    if not (isinstance(description, dict) and set(description) == {"version", "root"}):
-        raise ValueError("its structure record does not have exactly the fields 'version' and 'root'")
-    if type(description["version"]) is not int or description["version"] != _FORMAT_VERSION:
-        raise ValueError(f"it has format version {description['version']!r}; this tinygrad_cnn reads "
-                         f"version {_FORMAT_VERSION}")
-    return description["root"], [arrays[f"arr_{i}"] for i in range(len(arrays))]
+    version = description.get("version") if isinstance(description, dict) else None
+    if type(version) is not int or version not in (1, 2):
+        raise ValueError(f"it has format version {version!r}; this tinygrad_cnn reads versions 1 and 2")
+    fields = {"version", "root"} | ({"names"} if version == 2 else set())
+    if set(description) != fields:
+        raise ValueError(f"its structure record does not have exactly the fields {sorted(fields)}")
+    names = description["names"] if version == 2 else [f"arr_{i}" for i in range(len(arrays))]
+    if type(names) is not list or not all(type(name) is str for name in names) or len(set(names)) != len(names):
+        raise ValueError("its structure record's names are not a list of distinct strings")
+    if set(arrays) != set(names):
+        raise ValueError(f"it has members {sorted(set(arrays) - set(names))} where its record names "
+                         f"{sorted(set(names) - set(arrays))}")
+    return description["root"], [arrays[name] for name in names]
 
 
 _MODULE_ENTRIES = ("module", "module_ref")
