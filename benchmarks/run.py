@@ -148,7 +148,7 @@ def build(name: str, lib: Ours | Torch) -> Callable[[], None]:
                               nn.Linear(128, 10))
         batch = 32
     optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    images, labels = lib.detach().numpy()(batch, 1, 28, 28), lib.labels(batch)
+    images, labels = lib.data(batch, 1, 28, 28), lib.labels(batch)
 
     def step():
         loss = F.cross_entropy(model(images), labels)
