@@ -174,11 +174,39 @@ def test_in_place_refuses_a_result_type_it_cannot_hold_before_changing_anything(
     assert x._version == 0
 
 
-def test_changing_a_view_in_place_while_recording_is_refused():
-    t = tc.randn(4, 3, dtype="float64", requires_grad=True)
-    u = t * 1
-    with pytest.raises(RuntimeError, match="view"):
-        u[0].mul_(2)
+def _slices_changed_in_place(lib):
+    """`y[0] += b` and the like: in-place ops on slices of a tensor in the graph, written back into it."""
+    a = lib.tensor(T, requires_grad=True)
+    b = lib.tensor(W, requires_grad=True)
+    y = a * 1
+    y[0] += b
+    y[1].mul_(2)
+    y[:, 2] *= 3.0
+    row = y[2]
+    row.add_(b)
+    (y * y).sum().backward()
+    return [t.detach().numpy() for t in (y, a.grad, b.grad, row)]
+
+
+def test_in_place_ops_on_slices_write_back_into_the_base_with_its_gradient():
+    y, grad_a, grad_b, row = _slices_changed_in_place(tc)
+    expected = T.copy()
+    expected[0] += W
+    expected[1] *= 2
+    expected[:, 2] *= 3.0
+    expected[2] += W
+    np.testing.assert_allclose(y, expected)
+    np.testing.assert_array_equal(row, y[2])
+    torch = pytest.importorskip("torch")
+    for ours, theirs in zip((y, grad_a, grad_b, row), _slices_changed_in_place(torch), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_changing_a_slice_of_a_leaf_that_requires_grad_is_refused_and_a_reshaped_view_too():
+    p = tc.randn(4, 3, dtype="float64", requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        p[0].mul_(2)
+    u = p * 1
     with pytest.raises(RuntimeError, match="view"):
         u.reshape(12).zero_()
 

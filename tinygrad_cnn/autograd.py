@@ -217,7 +217,7 @@ class Function:
         arrays, needs, parents = [], [], []
         for x in inputs:
             if isinstance(x, Tensor):
-                if x._view_of is not None and x._view_of != x._counter[1] and grad_mode.enabled:
+                if x._view_of is not None and x._view_of[0] != x._counter[1] and grad_mode.enabled:
                     _refuse_stale_view(cls, x)
                 arrays.append(x._data)
                 needs.append(x.requires_grad)
@@ -234,7 +234,7 @@ class Function:
             output = np.asarray(output)
         result = Tensor._make(output, ctx if record else None)
         if output.base is not None or (arrays and output is arrays[0]):
-            _share_versions_with_viewed_input(result, inputs)
+            _share_versions_with_viewed_input(result, inputs, cls, attrs)
         if not record:
             return result
         ctx.function = cls
@@ -268,19 +268,21 @@ def _ieee(function: Callable, *args: Any, **kwargs: Any) -> Any:
     return function(*args, **kwargs)
 
 
-def _share_versions_with_viewed_input(result: Tensor, inputs: tuple) -> None:
+def _share_versions_with_viewed_input(result: Tensor, inputs: tuple, function: type[Function],
+                                      attrs: dict) -> None:
     """Make `result` a view of the input whose memory its array shares (reshape, slicing, transpose).
 
     As in PyTorch, a view and its base share one version counter, so that changing either in place
-    invalidates the saved arrays of both; and a view remembers how often its base's history was
-    rewritten by a recorded in-place op, so that using a view taken before such a rewrite is refused
-    instead of giving a gradient that misses the rewrite.
+    invalidates the saved arrays of both. A view also remembers how often its base's history had been
+    rewritten by recorded in-place ops, so that using a view taken before such a rewrite is refused instead
+    of giving a gradient that misses it, and the op that made it from its base, so that an in-place op on
+    a slice can be written back into the base (`Tensor._inplace`).
     """
     owner = result._data if result._data.base is None else result._data.base
     for x in inputs:
         if isinstance(x, Tensor) and (x._data is owner or x._data.base is owner):
             result._counter = x._counter
-            result._view_of = x._counter[1]
+            result._view_of = (x._counter[1], x, function, attrs)
             return
 
 

@@ -125,7 +125,8 @@ class Tensor:
     """
 
     # `_counter` is [changes in place, in-place rewrites of the graph], shared by a tensor and its views;
-    # `_view_of` is, for a view, the rewrite count of its base when the view was taken (else None).
+    # `_view_of` is, for a view, (its base's rewrite count when it was taken, the base, the op and its attributes
+    # that made it); None for a tensor that owns its memory.
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_counter", "_view_of", "name", "__weakref__")
     __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
 
@@ -134,7 +135,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self._ctx: Context | None = None
         self._counter = [0, 0]
-        self._view_of: int | None = None
+        self._view_of: tuple | None = None
         self.name = name
         self.requires_grad = False
         if requires_grad:
@@ -412,9 +413,7 @@ class Tensor:
             raise RuntimeError(f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
                                "wrap the update in `with tc.no_grad():`")
         if recording and self._view_of is not None:
-            raise RuntimeError(f"{name}: this tensor is a view (a reshape, slice or transpose) of another, and "
-                               "changing a view in place while grad is recorded is not supported; change the "
-                               "base tensor itself (base[index] = ...), or clone() the view first")
+            return self._inplace_on_a_slice(function, *operands, **attrs)
         if not self._data.flags.writeable:
             raise RuntimeError(f"{name}: this tensor is an expanded view whose elements share memory; clone() it "
                                "before changing it in place")
@@ -434,6 +433,30 @@ class Tensor:
             self._ctx = result._ctx
             self.requires_grad = True
             self._counter[1] += 1  # views taken before now have a stale history: the engine refuses them
+        return self
+
+    def _inplace_on_a_slice(self, function: Any, *operands: Any, **attrs: Any) -> Tensor:
+        """An in-place op on a view while grad is recorded, as PyTorch: the result is assigned into the base
+        (`base[index] = op(view)`, recorded there), whose memory the view shares, and the view is taken again
+        from the base's new history. Only slices (basic indexing) can be written back this way."""
+        _, base, made_by, made_with = self._view_of  # type: ignore[misc]  # a view here
+        if made_by is not _movement.GetItem:
+            raise RuntimeError(f"{function.name}: this tensor is a view ({made_by.name}) of another, and changing "
+                               "such a view in place while grad is recorded is not supported; change the base "
+                               "tensor itself, or clone() the view first")
+        index = made_with["index"]
+        current = _movement.Clone.apply(_movement.GetItem.apply(base, index=index))  # the values, owned
+        result = function.apply(current, *operands, **attrs)
+        if result.shape != self.shape:
+            raise RuntimeError(f"{function.name}: the result has shape {result.shape} but the tensor changed in "
+                               f"place has shape {self.shape}; an in-place op cannot broadcast the tensor it "
+                               "changes")
+        if result.dtype != self.dtype and not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(f"{function.name}: result type {result.dtype} can't be cast to the desired output "
+                               f"type {self.dtype}")
+        base[index] = result  # checks the base (a leaf that requires grad is refused), then records the write
+        refreshed = _movement.GetItem.apply(base, index=index)
+        self._ctx, self.requires_grad, self._view_of = refreshed._ctx, refreshed.requires_grad, refreshed._view_of
         return self
 
     def add_(self, other: Any, alpha: builtins.float = 1) -> Tensor:

@@ -31,6 +31,9 @@ def _check(x: np.ndarray, weight: np.ndarray, bias: Any, groups: Any, op: str) -
         raise ValueError(f"{op}: expected a {spatial + 2}-D input (N, C, {_dims_name(spatial)}) for a "
                          f"{weight.ndim}-D weight, got input of shape {x.shape}")
     check_dtypes_and_groups(x, weight, bias, groups, op)
+    if x.shape[0] and x.shape[1] and 0 in x.shape[2:]:
+        raise ValueError(f"{op}: only zero batch or zero channel inputs are supported (as PyTorch), but got input "
+                         f"of shape {x.shape}")
     channels, out_channels = x.shape[1], weight.shape[0]
     if channels % groups or out_channels % groups:
         raise ValueError(f"{op}: input channels ({channels}) and output channels ({out_channels}) must both be "
