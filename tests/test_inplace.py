@@ -248,6 +248,9 @@ def test_numpy_on_a_tensor_that_requires_grad_raises_and_names_detach():
         with pytest.raises(RuntimeError, match=r"detach\(\)\.numpy\(\)"):
             t.numpy()
     assert b.detach().numpy().shape == (3,)
+    with pytest.raises(RuntimeError, match=r"detach\(\)\.numpy\(\)"):
+        np.asarray(b)  # NumPy's own conversion is refused the same way, as PyTorch's __array__
+    np.testing.assert_array_equal(np.asarray(b.detach()), b.detach().numpy())
 
 
 def test_detach_shares_memory_and_the_version_counter():

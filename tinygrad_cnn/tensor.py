@@ -292,7 +292,9 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self._data if dtype is None else self._data.astype(dtype)
+        """`np.asarray(tensor)`: the array itself, refused where grad is required, as `.numpy()` is."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
 
     def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", precision=4, threshold=200, prefix="tensor(")
