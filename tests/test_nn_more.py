@@ -134,9 +134,19 @@ def test_layer_norm_refuses_bad_shapes_and_arguments():
     with pytest.raises(TypeError, match="must be a Tensor"):
         F.layer_norm(_array(2, 3), 3)
     with pytest.raises(ValueError, match="normalized_shape"):
-        nn.LayerNorm(0)
+        nn.LayerNorm(-1)
     with pytest.raises(ValueError, match="normalized_shape"):
         nn.LayerNorm([])
+
+
+@pytest.mark.parametrize(("op", "shape"), [("group_norm", (0, 4)), ("group_norm", (2, 4, 0)),
+                                           ("group_norm", (0, 4, 3)), ("layer_norm", (0, 4)), ("layer_norm", (2, 0))])
+def test_empty_input_gives_an_empty_result_and_gradient(op, shape):
+    x = tc.zeros(*shape, dtype=tc.float64, requires_grad=True)
+    out = F.group_norm(x, 2) if op == "group_norm" else F.layer_norm(x, shape[-1:])
+    assert out.shape == shape
+    out.sum().backward()
+    assert x.grad.shape == shape
 
 
 def test_group_norm_refuses_bad_groups_and_shapes():

@@ -892,8 +892,8 @@ class LayerNorm(Module):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
         if not isinstance(shape, (tuple, list)) or not shape or not all(
-                isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a non-empty sequence of them, "
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be an int >= 0 or a non-empty sequence of them, "
                              f"got {normalized_shape!r}")
         self.normalized_shape = tuple(int(n) for n in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine

@@ -16,7 +16,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 class _Loss(Module):
-    _reductions = _REDUCTIONS  # the ones the loss accepts
+    _reductions: tuple[str, ...] = _REDUCTIONS  # the ones the loss accepts
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()

@@ -21,6 +21,8 @@ from .registry import Sample, register
 def _normalize(x: np.ndarray, axes: tuple[int, ...], eps: float) -> tuple[np.ndarray, np.ndarray]:
     """(x - mean) / sqrt(var + eps) over `axes` (biased variance, two passes: exact when |mean| >> std),
     and 1 / sqrt(var + eps) with the axes kept."""
+    if x.size == 0:  # nothing to normalise (PyTorch returns the empty result): no mean of an empty slice
+        return x.copy(), np.ones([1 if i in axes else n for i, n in enumerate(x.shape)], x.dtype)
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
     inv_std = 1 / np.sqrt(np.square(centered).mean(axis=axes, keepdims=True) + eps)
@@ -31,6 +33,8 @@ def _normalize_backward(grad_x_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.n
                         axes: tuple[int, ...]) -> np.ndarray:
     """The gradient to x from the gradient to x_hat = (x - mean) * inv_std, mean and variance taken over `axes`:
     inv_std * (g - mean(g) - x_hat * mean(g * x_hat))."""
+    if grad_x_hat.size == 0:
+        return np.zeros_like(grad_x_hat)
     return inv_std * (grad_x_hat - grad_x_hat.mean(axis=axes, keepdims=True)
                       - x_hat * (grad_x_hat * x_hat).mean(axis=axes, keepdims=True))
 
@@ -107,9 +111,8 @@ def _as_normalized_shape(normalized_shape: Any) -> tuple[int, ...]:
     if not isinstance(shape, Sequence) or isinstance(shape, str) or not all(
             isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
         raise TypeError(f"layer_norm: normalized_shape must be an int or a sequence of ints, got {normalized_shape!r}")
-    if not shape or any(n <= 0 for n in shape):
-        raise ValueError(f"layer_norm: normalized_shape must be a non-empty list of positive sizes, "
-                         f"got {list(shape)}")
+    if not shape or any(n < 0 for n in shape):
+        raise ValueError(f"layer_norm: normalized_shape must be a non-empty list of sizes >= 0, got {list(shape)}")
     return tuple(int(n) for n in shape)
 
 
@@ -133,6 +136,11 @@ def _group_norm_samples(rng: np.random.Generator):
     yield Sample((random_array(rng, 2, 4, 3), 2, None, None), {"eps": 1e-3}, note="no affine")
 
 
+def _group_size(shape: tuple[int, ...], num_groups: int) -> int:
+    """The elements of one group of one sample: its channels times the positions (0 for an empty input)."""
+    return shape[1] // num_groups * int(np.prod(shape[2:], dtype=np.int64))
+
+
 @register("group_norm", samples=_group_norm_samples)
 class GroupNorm(Function):
     """(x - mean) / sqrt(var + eps) * weight + bias, the statistics over each group of C / num_groups channels
@@ -150,9 +158,10 @@ class GroupNorm(Function):
         if channels % num_groups:
             raise ValueError(f"group_norm: expected the number of channels ({channels}) to be divisible by "
                              f"num_groups ({num_groups}), input of shape {x.shape}")
+        num_groups = int(num_groups)
         _check_affine("group_norm", x, "weight", weight, (channels,))
         _check_affine("group_norm", x, "bias", bias, (channels,))
-        grouped = x.reshape(x.shape[0], num_groups, -1)
+        grouped = x.reshape(x.shape[0], num_groups, _group_size(x.shape, num_groups))
         x_hat, inv_std = _normalize(grouped, (2,), eps)
         x_hat = x_hat.reshape(x.shape)
         ctx.save_for_backward(x_hat, inv_std, weight)
@@ -170,7 +179,7 @@ class GroupNorm(Function):
         if need_x:
             per_channel = (1, -1) + (1,) * (len(shape) - 2)
             grad_x_hat = grad_output if weight is None else grad_output * weight.reshape(per_channel)
-            grouped = (shape[0], ctx.num_groups, -1)
+            grouped = (shape[0], ctx.num_groups, _group_size(shape, ctx.num_groups))
             grad_x = _normalize_backward(grad_x_hat.reshape(grouped), x_hat.reshape(grouped), inv_std,
                                          (2,)).reshape(shape)
         grad_weight = (grad_output * x_hat).sum(axis=axes) if need_weight else None
