@@ -43,6 +43,18 @@ def _module_list():
     return layers
 
 
+def _module_dict():
+    layers = nn.ModuleDict({"encoder": nn.Linear(3, 2), "act": nn.ReLU()})
+    layers["head"] = nn.Linear(2, 1, bias=False)
+    return layers
+
+
+def _parameter_list():
+    params = nn.ParameterList([tc.ones(2), nn.Parameter(tc.zeros(3, 2, dtype=tc.float64))])
+    params.append(nn.Parameter(tc.ones(1), requires_grad=False))
+    return params
+
+
 def _namespace_module():
     module = nn.Module()
     module.add_module("encoder", nn.Linear(2, 2))
@@ -144,6 +156,22 @@ CASES = [
     (lambda: nn.BCEWithLogitsLoss(pos_weight=tc.tensor([2.0, 0.5]), reduction="none"),
      lambda: (_randn(3, 2), _probabilities(3, 2))),
     (lambda: nn.MSELoss(reduction="sum"), lambda: (_randn(3, 2), _randn(3, 2))),
+    (lambda: nn.L1Loss(reduction="sum"), lambda: (_randn(3, 2), _randn(3, 2))),
+    (lambda: nn.SmoothL1Loss(beta=0.5), lambda: (_randn(3, 2), _randn(3, 2))),
+    (lambda: nn.HuberLoss("none", delta=0.7), lambda: (_randn(3, 2), _randn(3, 2))),
+    (lambda: nn.KLDivLoss(reduction="batchmean", log_target=True),
+     lambda: (nn.functional.log_softmax(_randn(3, 4), 1), nn.functional.log_softmax(_randn(3, 4), 1))),
+    (lambda: nn.LayerNorm((3, 4), eps=1e-3, bias=False, dtype="float64"),
+     lambda: (_randn(2, 3, 4, dtype=np.float64),)),
+    (lambda: nn.LayerNorm(4, elementwise_affine=False), lambda: (_randn(2, 4),)),
+    (lambda: nn.GroupNorm(2, 4, eps=1e-4), lambda: (_randn(2, 4, 3),)),
+    (lambda: nn.GroupNorm(3, 3, affine=False), lambda: (_randn(2, 3, 2, 2),)),
+    (lambda: nn.Embedding(6, 3, padding_idx=-1), lambda: (_labels(5, 6),)),
+    (lambda: nn.LogSoftmax(dim=1), lambda: (_randn(3, 4),)),
+    (lambda: nn.Softmin(dim=0), lambda: (_randn(3, 4),)),
+    (lambda: nn.PReLU(3, init=0.1), lambda: (_randn(2, 3, 4),)),
+    (_module_dict, None),
+    (_parameter_list, None),
     (_grown_sequential, lambda: (_randn(2, 2, 5, 5),)),
     (_module_list, None),
     (_namespace_module, None),

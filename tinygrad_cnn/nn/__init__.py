@@ -10,12 +10,14 @@ from .activation import (
     Hardtanh,
     LogSigmoid,
     Mish,
+    PReLU,
     ReLU6,
     SiLU,
+    Softmin,
     Softplus,
     Softsign,
 )
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .layers import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -42,10 +44,14 @@ from .layers import (
     ConvTranspose3d,
     Dropout,
     Dropout2d,
+    Embedding,
     Flatten,
+    GroupNorm,
     Identity,
+    LayerNorm,
     LeakyReLU,
     Linear,
+    LogSoftmax,
     MaxPool1d,
     MaxPool2d,
     MaxPool3d,
@@ -70,7 +76,17 @@ from .layers import (
     ZeroPad2d,
     ZeroPad3d,
 )
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module, Parameter, StateDictError
 
 __all__ = [
@@ -78,11 +94,12 @@ __all__ = [
     "AdaptiveMaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
     "BCEWithLogitsLoss", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d",
     "ConstantPad3d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-    "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Flatten", "functional", "GELU", "Hardsigmoid", "Hardswish",
-    "Hardtanh", "Identity", "init", "LeakyReLU", "Linear", "LogSigmoid", "MaxPool1d", "MaxPool2d", "MaxPool3d",
-    "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Mish", "Module", "ModuleList", "MSELoss", "NLLLoss", "Parameter",
-    "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReLU", "ReLU6", "ReplicationPad1d", "ReplicationPad2d",
-    "ReplicationPad3d", "SELU", "Sequential", "Sigmoid", "SiLU", "Softmax", "Softplus", "Softsign", "StateDictError",
-    "Tanh", "Unflatten", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "utils", "ZeroPad1d", "ZeroPad2d",
-    "ZeroPad3d",
+    "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "Flatten", "functional", "GELU", "GroupNorm",
+    "Hardsigmoid", "Hardswish", "Hardtanh", "HuberLoss", "Identity", "init", "KLDivLoss", "L1Loss", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool1d",
+    "MaxUnpool2d", "MaxUnpool3d", "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "Parameter",
+    "ParameterList", "PReLU", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReLU", "ReLU6",
+    "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "SELU", "Sequential", "Sigmoid", "SiLU",
+    "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Softsign", "StateDictError", "Tanh", "Unflatten", "Upsample",
+    "UpsamplingBilinear2d", "UpsamplingNearest2d", "utils", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
 ]

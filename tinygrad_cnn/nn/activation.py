@@ -6,10 +6,14 @@ Arguments are checked when the layer is built, so a bad one fails there rather t
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..ops.nonlinear import real_number
 from ..tensor import Tensor
 from . import functional as F
-from .module import Module
+from .init import constant_
+from .layers import _float_dtype
+from .module import Module, Parameter, state_array
 
 
 def _inplace_repr(inplace: bool) -> str:
@@ -170,3 +174,42 @@ class Softsign(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.softsign(input)
+
+
+class Softmin(Module):
+    """softmax(-x) along `dim` (PyTorch's implicit choice when None); same shape as the input."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """x where x > 0, else a * x, with a learnt slope a: one (num_parameters=1) or one per channel (dim 1) of
+    the input, each starting at `init`."""
+
+    weight: Parameter
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        if not isinstance(num_parameters, int) or isinstance(num_parameters, bool) or num_parameters <= 0:
+            raise ValueError(f"PReLU: num_parameters must be a positive integer, got {num_parameters!r}")
+        self.num_parameters, self.init = num_parameters, real_number(init, "init", "PReLU")
+        dtype = _float_dtype(dtype, "PReLU", device)
+        self.weight = Parameter(state_array((num_parameters,), dtype, self.init))
+
+    def reset_parameters(self) -> None:
+        """Every slope back to `init`."""
+        constant_(self.weight, self.init)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"

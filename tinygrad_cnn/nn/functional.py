@@ -10,7 +10,19 @@ from ..ops._util import expect_tensor
 from ..ops.conv import conv1d, conv2d, conv3d
 from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from ..ops.dropout import dropout, dropout2d
-from ..ops.loss import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from ..ops.embedding import embedding
+from ..ops.layer_norm import group_norm, layer_norm
+from ..ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from ..ops.matmul import linear
 from ..ops.nonlinear import (
     elu,
@@ -20,6 +32,7 @@ from ..ops.nonlinear import (
     hardtanh,
     logsigmoid,
     mish,
+    prelu,
     relu6,
     selu,
     silu,
@@ -93,12 +106,20 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     return _activation.LogSoftmax.apply(input, dim=_softmax_dim(input.ndim) if dim is None else dim)
 
 
+def softmin(input: Tensor, dim: int | None = None) -> Tensor:
+    """softmax(-x) along `dim`: e**-x / sum(e**-x); same shape as the input."""
+    expect_tensor("softmin", "input", input)
+    return _activation.Softmax.apply(-input, dim=_softmax_dim(input.ndim) if dim is None else dim)
+
+
 __all__ = [
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d", "cross_entropy", "dropout", "dropout2d", "elu", "gelu", "hardsigmoid", "hardswish",
-    "hardtanh", "interpolate", "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d",
-    "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "nll_loss", "one_hot", "pad",
-    "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign", "tanh",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+    "conv_transpose2d", "conv_transpose3d", "cross_entropy", "dropout", "dropout2d", "elu", "embedding", "gelu",
+    "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "interpolate", "kl_div", "l1_loss",
+    "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "nll_loss", "one_hot", "pad", "prelu",
+    "relu", "relu6", "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softsign",
+    "tanh",
 ]

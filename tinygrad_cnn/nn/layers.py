@@ -13,6 +13,7 @@ import numpy as np
 
 from ..device import resolve_device
 from ..ops._util import expect_tensor, pair
+from ..ops.embedding import normalize_padding_idx
 from ..tensor import DEFAULT_DTYPE, Tensor, as_dtype
 from . import functional as F
 from . import init
@@ -863,3 +864,130 @@ class MaxUnpool3d(_MaxUnpoolNd):
 
     def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
         return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along `dim` (PyTorch's implicit choice when None); same shape as the input."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.log_softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the trailing `normalized_shape` dims: (*, *normalized_shape) -> the same shape,
+    with an elementwise weight (ones) and bias (zeros) of `normalized_shape` when `elementwise_affine`."""
+
+    weight: Parameter | None
+    bias: Parameter | None
+
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
+        if not isinstance(shape, (tuple, list)) or not shape or not all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be an int >= 0 or a non-empty sequence of them, "
+                             f"got {normalized_shape!r}")
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dtype = _float_dtype(dtype, "LayerNorm", device)
+        if elementwise_affine:
+            self.weight = Parameter(state_array(self.normalized_shape, dtype, 1))
+        else:
+            self.register_parameter("weight", None)
+        if elementwise_affine and bias:
+            self.bias = Parameter(state_array(self.normalized_shape, dtype, 0))
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        """Weight ones, bias zeros."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """Group normalisation: the C channels of (N, C, *) in `num_groups` groups, each normalised per sample; a
+    per-channel weight (ones) and bias (zeros) when `affine`. Same shape out."""
+
+    weight: Parameter | None
+    bias: Parameter | None
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_groups = _positive_int(num_groups, "num_groups", "GroupNorm")
+        self.num_channels = _positive_int(num_channels, "num_channels", "GroupNorm")
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.eps, self.affine = eps, affine
+        dtype = _float_dtype(dtype, "GroupNorm", device)
+        if affine:
+            self.weight = Parameter(state_array((num_channels,), dtype, 1))
+            self.bias = Parameter(state_array((num_channels,), dtype, 0))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        """Weight ones, bias zeros."""
+        if self.weight is not None and self.bias is not None:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        expect_tensor("group_norm", "input", input)
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(f"{self._describe()}: expected input of shape (N, {self.num_channels}, *), "
+                             f"got {input.shape}")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class Embedding(Module):
+    """A lookup table: int indices (*) -> their rows (*, embedding_dim) of a (num_embeddings, embedding_dim)
+    weight drawn from N(0, 1); the `padding_idx` row starts at zero and gets no gradient."""
+
+    weight: Parameter
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.padding_idx = normalize_padding_idx(padding_idx, self.num_embeddings, "Embedding")
+        dtype = _float_dtype(dtype, "Embedding", device)
+        self.weight = Parameter(state_array((self.num_embeddings, self.embedding_dim), dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw the weight from N(0, 1) again, the padding row zero."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight._data[self.padding_idx] = 0
+            self.weight._modified()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        padding = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"

@@ -16,10 +16,13 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 class _Loss(Module):
+    _reductions: tuple[str, ...] = _REDUCTIONS  # the ones the loss accepts
+
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        if reduction not in self._reductions:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {self._reductions}, "
+                             f"got {reduction!r}")
         self.reduction = reduction
 
     def _buffer(self, name: str, value: Any) -> None:
@@ -100,3 +103,58 @@ class MSELoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean (or summed) absolute error |input - target| between tensors of the same shape."""
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+def _check_nonnegative(layer: str, name: str, value: Any, strict: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{layer}: {name} must be a real number, got {value!r}")
+    if not (value > 0 if strict else value >= 0):
+        raise ValueError(f"{layer}: {name} must be {'positive' if strict else 'non-negative'}, got {value}")
+
+
+class SmoothL1Loss(_Loss):
+    """Quadratic below `beta` (0.5 d**2 / beta), linear above (|d| - 0.5 beta), for d = input - target."""
+
+    def __init__(self, *, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        _check_nonnegative("SmoothL1Loss", "beta", beta)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """Quadratic below `delta` (0.5 d**2), linear above (delta (|d| - 0.5 delta)), for d = input - target."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        _check_nonnegative("HuberLoss", "delta", delta, strict=True)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """KL divergence of log-probability input from target probabilities (log-probabilities with `log_target`);
+    reduction 'mean' divides by the element count, 'batchmean' by the batch size."""
+
+    _reductions = ("mean", "batchmean", "sum", "none")
+
+    def __init__(self, *, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

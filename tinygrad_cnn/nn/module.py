@@ -274,6 +274,23 @@ class Module:
         for _, module in self.named_children():
             yield module
 
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at the dotted path `target` ("features.0"; "" is this module), as PyTorch's; an
+        AttributeError names the first step that is not a child module."""
+        if not isinstance(target, str):
+            raise TypeError(f"get_submodule: target must be a str, got {type(target).__name__}")
+        module: Module = self
+        walked = ""
+        for name in target.split(".") if target else []:
+            child = module._modules.get(name)
+            if child is None:
+                what = ("is an attribute, not an nn.Module" if hasattr(module, name) and name not in module._modules
+                        else "is an empty slot (None)" if name in module._modules else "does not exist")
+                raise AttributeError(f"get_submodule({target!r}): {type(module).__name__} "
+                                     f"{walked or '(the root)'} has no submodule {name!r}: it {what}")
+            module, walked = child, f"{walked}.{name}" if walked else name
+        return module
+
     def _named_members(self, registry: str, recurse: bool) -> Iterator[tuple[str, Any]]:
         # A tensor shared by two modules (tied weights) is listed once, under its first name.
         seen = set()

@@ -1,4 +1,5 @@
-"""Losses: cross_entropy, nll_loss, binary_cross_entropy(_with_logits), mse_loss, as PyTorch defines them.
+"""Losses: cross_entropy, nll_loss, binary_cross_entropy(_with_logits), mse_loss, l1_loss, smooth_l1_loss,
+huber_loss and kl_div, as PyTorch defines them.
 
 Each is one Function whose forward computes the per-element loss and its reduction ('mean', 'sum'
 or 'none') and whose backward is the closed form (cross-entropy's is softmax minus target). Class
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, to_array
-from ._util import expect_tensor, random_array, result_type, unbroadcast
+from ._util import away_from, expect_tensor, random_array, result_type, unbroadcast
 from .activation import log_softmax, stable_sigmoid
 from .registry import Sample, register
 
@@ -449,3 +450,233 @@ def mse_loss(input: Tensor, target: Tensor | np.ndarray, *, reduction: str = "me
     """
     expect_tensor("mse_loss", "input", input)
     return MSELoss.apply(input, target, reduction=reduction)
+
+
+# ----- elementwise regression losses: l1, smooth_l1, huber; and kl_div ----------------------------------------
+def _difference(op: str, x: np.ndarray, y: Any) -> np.ndarray:
+    """input - target in their promoted float dtype, as mse_loss: an int input with a float target is not rounded;
+    a target of another shape is broadcast with PyTorch's warning."""
+    y = _target_array(y)
+    dtype = result_type(op, x, y)
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: input or target must be a float tensor, got {x.dtype} and {y.dtype}; "
+                        "convert one with .float()")
+    if y.shape != x.shape:
+        np.broadcast_shapes(x.shape, y.shape)  # a clear ValueError where they do not broadcast
+        warnings.warn(f"{op}: target size {y.shape} differs from input size {x.shape}; they are broadcast, "
+                      "which is likely not what you want", UserWarning, stacklevel=5)
+    return x.astype(dtype, copy=False) - y.astype(dtype, copy=False)
+
+
+def _difference_grads(ctx, grad_diff: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The gradients to input and target from the one to input - target, summed back to their shapes."""
+    need_x, need_y = ctx.needs_input_grad[:2]
+    return (unbroadcast(grad_diff, ctx.shapes[0]) if need_x else None,
+            unbroadcast(-grad_diff, ctx.shapes[1]) if need_y else None)
+
+
+def _nonnegative(op: str, name: str, value: Any, strict: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
+    if not (value > 0 if strict else value >= 0):
+        raise ValueError(f"{op} does not support {'non-positive' if strict else 'negative'} values for {name}, "
+                         f"got {name}={value}")
+    return float(value)
+
+
+def _difference_samples(rng: np.random.Generator, points: tuple[float, ...], **attrs: Any):
+    """Input and target whose difference stays `margin` away from each kink in `points`."""
+    for reduction in REDUCTIONS:
+        target = random_array(rng, 3, 4)
+        diff = away_from(rng, (3, 4), points, 0.1, -3.0, 3.0)
+        yield Sample((target + diff, target), {"reduction": reduction, **attrs}, note=f"{reduction} {attrs}")
+
+
+def _difference_kinks(*points: float):
+    """kinks(sample): where input - target is at one of `points` (elementwise), for input and target alike."""
+    def kinks(sample: Sample) -> list:
+        x, y = sample.args[:2]
+        on_kink = np.isin(x - y, points)
+        return [on_kink, unbroadcast(on_kink.astype(float), np.shape(y)) > 0]
+    return kinks
+
+
+@register("l1_loss", samples=lambda rng: _difference_samples(rng, (0.0,)), kinks=_difference_kinks(0.0))
+class L1Loss(Function):
+    """|input - target|, reduced; the gradient at a zero difference is 0, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean"):
+        _check_reduction("l1_loss", reduction)
+        diff = _difference("l1_loss", x, y)
+        ctx.save_for_backward(diff)
+        ctx.shapes, ctx.reduction = (x.shape, np.shape(y)), reduction
+        return _reduce(np.abs(diff), reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (diff,) = ctx.saved_tensors
+        return _difference_grads(ctx, np.sign(diff) * _unreduce(grad_output, ctx.reduction, size=diff.size))
+
+
+def _smooth_l1_samples(rng: np.random.Generator):
+    yield from _difference_samples(rng, (0.0,), beta=0.0)  # beta 0: l1, kinked at 0
+    for beta in (1.0, 0.5):  # smooth (C1) at |d| = beta; away from it all the same
+        yield from _difference_samples(rng, (-beta, beta), beta=beta)
+
+
+def _smooth_l1_kinks(sample: Sample) -> list:
+    beta = sample.attrs.get("beta", 1.0)
+    return _difference_kinks(0.0)(sample) if beta == 0 else [None, None]
+
+
+@register("smooth_l1_loss", samples=_smooth_l1_samples, kinks=_smooth_l1_kinks)
+class SmoothL1Loss(Function):
+    """0.5 * d**2 / beta where |d| < beta, else |d| - 0.5 * beta, for d = input - target; l1 when beta is 0."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean", beta=1.0):
+        _check_reduction("smooth_l1_loss", reduction)
+        beta = _nonnegative("smooth_l1_loss", "beta", beta)
+        diff = _difference("smooth_l1_loss", x, y)
+        size = np.abs(diff)
+        quadratic = size < beta
+        loss = np.where(quadratic, 0.5 * diff * diff / (beta or 1), size - 0.5 * beta).astype(diff.dtype, copy=False)
+        ctx.save_for_backward(diff)
+        ctx.shapes, ctx.reduction, ctx.beta, ctx.quadratic = (x.shape, np.shape(y)), reduction, beta, quadratic
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (diff,) = ctx.saved_tensors
+        slope = np.where(ctx.quadratic, diff / (ctx.beta or 1), np.sign(diff)).astype(diff.dtype, copy=False)
+        return _difference_grads(ctx, slope * _unreduce(grad_output, ctx.reduction, size=diff.size))
+
+
+def _huber_samples(rng: np.random.Generator):
+    for delta in (1.0, 0.5, 2.0):
+        yield from _difference_samples(rng, (-delta, delta), delta=delta)
+
+
+@register("huber_loss", samples=_huber_samples)
+class HuberLoss(Function):
+    """0.5 * d**2 where |d| < delta, else delta * (|d| - 0.5 * delta), for d = input - target (delta > 0)."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean", delta=1.0):
+        _check_reduction("huber_loss", reduction)
+        delta = _nonnegative("huber_loss", "delta", delta, strict=True)
+        diff = _difference("huber_loss", x, y)
+        size = np.abs(diff)
+        quadratic = size < delta
+        loss = np.where(quadratic, 0.5 * diff * diff, delta * (size - 0.5 * delta)).astype(diff.dtype, copy=False)
+        ctx.save_for_backward(diff)
+        ctx.shapes, ctx.reduction, ctx.delta, ctx.quadratic = (x.shape, np.shape(y)), reduction, delta, quadratic
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (diff,) = ctx.saved_tensors
+        slope = np.where(ctx.quadratic, diff, ctx.delta * np.sign(diff)).astype(diff.dtype, copy=False)
+        return _difference_grads(ctx, slope * _unreduce(grad_output, ctx.reduction, size=diff.size))
+
+
+KL_DIV_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
+
+def _kl_div_samples(rng: np.random.Generator):
+    log_probs = np.log(rng.dirichlet(np.ones(4), size=3))
+    for reduction in KL_DIV_REDUCTIONS:
+        yield Sample((log_probs, rng.dirichlet(np.ones(4), size=3)), {"reduction": reduction}, note=reduction)
+        yield Sample((log_probs, np.log(rng.dirichlet(np.ones(4), size=3))),
+                     {"reduction": reduction, "log_target": True}, note=f"{reduction} log_target")
+    yield Sample((random_array(rng, 2, 3, 2), rng.uniform(0.1, 1, size=(3, 2))), {"reduction": "batchmean"},
+                 note="broadcast target")
+
+
+@register("kl_div", samples=_kl_div_samples)
+class KLDiv(Function):
+    """target * (log(target) - input) (0 where target is 0), or exp(target) * (target - input) with log_target;
+    input holds log-probabilities. 'mean' divides by the element count, 'batchmean' by the batch size."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean", log_target=False):
+        if reduction not in KL_DIV_REDUCTIONS:
+            raise ValueError(f"kl_div: reduction must be one of {KL_DIV_REDUCTIONS}, got {reduction!r}")
+        _float_input("kl_div", x)
+        y = _target_array(y)
+        dtype = result_type("kl_div", x, y)
+        x, y = x.astype(dtype, copy=False), y.astype(dtype, copy=False)
+        np.broadcast_shapes(x.shape, y.shape)  # a clear ValueError where they do not broadcast
+        if log_target:
+            target_probs = np.exp(y)
+            loss = target_probs * (y - x)
+        else:
+            target_probs = y
+            # xlogy: 0 * log(0) is 0, so a zero target adds nothing (not NaN)
+            loss = np.where(y == 0, 0, y * np.log(np.where(y == 0, 1, y))) - y * x
+        loss = np.asarray(loss, dtype)
+        ctx.save_for_backward(x, y, target_probs)
+        ctx.shapes, ctx.log_target, ctx.reduction = (x.shape, y.shape), log_target, reduction
+        ctx.denominator = None
+        if reduction == "batchmean":
+            ctx.denominator = loss.shape[0] if loss.ndim else 1
+            return _reduce(loss, "mean", ctx.denominator)
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y, target_probs = ctx.saved_tensors
+        size = np.broadcast_shapes(x.shape, y.shape)
+        reduction = "mean" if ctx.reduction == "batchmean" else ctx.reduction
+        grad_loss = _unreduce(grad_output, reduction, ctx.denominator, size=int(np.prod(size)))
+        need_x, need_y = ctx.needs_input_grad[:2]
+        grad_x = grad_y = None
+        if need_x:
+            grad_x = unbroadcast(np.broadcast_to(-target_probs * grad_loss, size), x.shape)
+        if need_y:
+            # d/dy of y log y - y x is log y + 1 - x; of e**y (y - x) it is e**y (y - x + 1)
+            local = target_probs * (y - x + 1) if ctx.log_target else np.log(y) + 1 - x
+            grad_y = unbroadcast(np.broadcast_to(local * grad_loss, size), y.shape)
+        return grad_x, grad_y
+
+
+def l1_loss(input: Tensor, target: Tensor | np.ndarray, *, reduction: str = "mean") -> Tensor:
+    """Absolute error |input - target|, reduced, as torch.nn.functional.l1_loss.
+
+    input, target: any shape (the same; broadcast with a warning) -> a scalar, or elementwise with 'none'.
+    """
+    expect_tensor("l1_loss", "input", input)
+    return L1Loss.apply(input, target, reduction=reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor | np.ndarray, *, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """Quadratic below `beta`, linear above: 0.5 d**2 / beta or |d| - 0.5 beta for d = input - target, reduced,
+    as torch.nn.functional.smooth_l1_loss (beta = 0 is l1_loss).
+
+    input, target: any shape (the same) -> a scalar, or elementwise with 'none'.
+    """
+    expect_tensor("smooth_l1_loss", "input", input)
+    return SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta)
+
+
+def huber_loss(input: Tensor, target: Tensor | np.ndarray, *, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Quadratic below `delta`, linear above: 0.5 d**2 or delta (|d| - 0.5 delta) for d = input - target, reduced,
+    as torch.nn.functional.huber_loss (delta > 0).
+
+    input, target: any shape (the same) -> a scalar, or elementwise with 'none'.
+    """
+    expect_tensor("huber_loss", "input", input)
+    return HuberLoss.apply(input, target, reduction=reduction, delta=delta)
+
+
+def kl_div(input: Tensor, target: Tensor | np.ndarray, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence of log-probabilities `input` from `target` (probabilities, or
+    log-probabilities with `log_target`), as torch.nn.functional.kl_div.
+
+    input, target: broadcastable shapes. 'mean' divides the sum by the element count (PyTorch's 'mean', here
+    without its deprecation warning); 'batchmean' by input.shape[0], the true KL divergence per sample.
+    """
+    expect_tensor("kl_div", "input", input)
+    return KLDiv.apply(input, target, reduction=reduction, log_target=bool(log_target))

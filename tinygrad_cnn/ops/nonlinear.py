@@ -22,7 +22,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import DEFAULT_DTYPE, Tensor
 from ._special import erfc
-from ._util import away_from
+from ._util import away_from, expect_tensor
 from .activation import stable_sigmoid
 from .registry import Sample, register
 
@@ -432,3 +432,54 @@ def softsign(input: Tensor) -> Tensor:
     if isinstance(input, Tensor) and input.dtype.kind != "f":
         input = input.to(DEFAULT_DTYPE)
     return _run(Softsign, input, False)
+
+
+# ----- prelu: a leaky relu with learnt slopes -------------------------------------------------------------------
+def _prelu_samples(rng: np.random.Generator):
+    for shape, slopes in [((3, 4), 4), ((2, 3, 2, 2), 3), ((2, 3), 1), ((5,), 1), ((), 1)]:
+        yield Sample((away_from(rng, shape, (0.0,), 0.1, -3.0, 3.0), rng.uniform(-0.5, 0.5, slopes)),
+                     note=f"{shape} {slopes} slopes")
+
+
+@register("prelu", samples=_prelu_samples, kinks=lambda sample: [sample.args[0] == 0, None])
+class PReLU(Function):
+    """x where x > 0, else weight * x, with one slope (weight of 1 element) or one per channel (dim 1)."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        _require_float(x, "prelu")
+        if weight.ndim > 1:
+            raise ValueError(f"prelu: expected weight to be a scalar or 1-D tensor, got shape {weight.shape}")
+        if weight.dtype != x.dtype:
+            raise TypeError(f"prelu: weight has dtype {weight.dtype} but the input has {x.dtype}; "
+                            "convert one so that they match")
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if weight.size != 1 and weight.size != channels:
+            raise ValueError(f"prelu: mismatch of parameter numbers and input channel size: found {weight.size} "
+                             f"parameters and channel size {channels} (input of shape {x.shape})")
+        per_channel = weight.reshape((1, -1) + (1,) * (x.ndim - 2)) if weight.size != 1 else weight.reshape(())
+        positive = x > 0
+        ctx.save_for_backward(x, per_channel)
+        ctx.positive, ctx.weight_shape = positive, weight.shape
+        return np.where(positive, x, per_channel * x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, per_channel = ctx.saved_tensors
+        need_x, need_weight = ctx.needs_input_grad[:2]
+        grad_x = np.where(ctx.positive, grad_output, per_channel * grad_output) if need_x else None
+        grad_weight = None
+        if need_weight:
+            slope_grad = np.where(ctx.positive, 0, x * grad_output)
+            if per_channel.ndim == 0:
+                grad_weight = slope_grad.sum().reshape(ctx.weight_shape)
+            else:
+                grad_weight = slope_grad.sum(axis=(0, *range(2, x.ndim))).reshape(ctx.weight_shape)
+        return grad_x, grad_weight
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight * x; weight: 1 element, or (C,) for the channels (dim 1) of the input."""
+    expect_tensor("prelu", "input", input)
+    expect_tensor("prelu", "weight", weight)
+    return PReLU.apply(input, weight)
