@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     conv_transpose,
     dropout,
     elementwise,
+    indexing,
     inplace,
     loss,
     matmul,
