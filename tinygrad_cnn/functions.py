@@ -345,6 +345,19 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return input.index_select(dim, index)
 
 
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
+    """A copy of input with src's values (a tensor or a number) written where index points along dim, as
+    `Tensor.scatter`."""
+    expect_tensor("scatter", "input", input)
+    return input.scatter(dim, index, src)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of input with src's values added where index points along dim, as `Tensor.scatter_add`."""
+    expect_tensor("scatter_add", "input", input)
+    return input.scatter_add(dim, index, src)
+
+
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """A copy of input with `value` where the bool `mask` is True, as `Tensor.masked_fill`."""
     expect_tensor("masked_fill", "input", input)

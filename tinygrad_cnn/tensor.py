@@ -836,6 +836,23 @@ class Tensor:
         _expect_tensor_arg("index_select", "index", index)
         return _indexing.IndexSelect.apply(self, dim=dim, index=index._data)
 
+    def scatter(self, dim: builtins.int, index: Tensor, src: Any) -> Tensor:
+        """A copy with `src`'s values (a tensor of this dtype, or a number) written where `index` points along
+        `dim`: for dim 1, `out[i][index[i][j]] = src[i][j]`; where index repeats a position, the last write wins."""
+        _expect_tensor_arg("scatter", "index", index)
+        if not isinstance(src, Tensor):
+            if not isinstance(src, (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)):
+                raise TypeError(f"scatter(): argument 'src' must be a Tensor or a number, not {type(src).__name__}")
+            src = np.full(index.shape, src, dtype=self.dtype)  # PyTorch's `value` form: a constant, cast to the dtype
+        return _indexing.Scatter.apply(self, src, dim=dim, index=index._data)
+
+    def scatter_add(self, dim: builtins.int, index: Tensor, src: Tensor) -> Tensor:
+        """A copy with `src`'s values added where `index` points along `dim`: for dim 1,
+        `out[i][index[i][j]] += src[i][j]`; repeated positions add up."""
+        _expect_tensor_arg("scatter_add", "index", index)
+        _expect_tensor_arg("scatter_add", "src", src)
+        return _indexing.ScatterAdd.apply(self, src, dim=dim, index=index._data)
+
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
         """A copy with `value` (a number or a 0-d tensor) where the bool `mask` (broadcast with it) is True."""
         _indexing.check_mask("masked_fill", mask, value)

@@ -208,6 +208,87 @@ class IndexSelect(Function):
         return _scatter_positions(ctx.input_shape, ctx.pick, grad_output)
 
 
+def _scatter_targets(op: str, x: np.ndarray, src: np.ndarray, dim: int, index: Any) -> tuple[np.ndarray, tuple]:
+    """The flat positions of x that scatter writes (one per element of index), and the part of src that it
+    reads (src[:index.shape]), after PyTorch's checks of index and src."""
+    if x.ndim == 0:
+        raise RuntimeError(f"{op}(): scatter into a 0-d tensor is not supported; reshape it to shape (1,) first")
+    axis = normalize_dim(dim, x.ndim, op)
+    index = _index_array(op, np.asarray(index))
+    if src.dtype != x.dtype:
+        raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype (self {x.dtype}, src {src.dtype})")
+    if not index.ndim == x.ndim == src.ndim:
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as self tensor and src "
+                           f"tensor (index shape {index.shape}, self {x.shape}, src {src.shape})")
+    if any(n > m for d, (n, m) in enumerate(zip(index.shape, x.shape)) if d != axis) or any(
+            n > m for n, m in zip(index.shape, src.shape)):
+        raise RuntimeError(f"{op}(): Expected index {list(index.shape)} to be no larger than self {list(x.shape)} "
+                           f"apart from dimension {axis} and to be no larger size than src {list(src.shape)}")
+    _check_range(op, index, x.shape[axis], axis)
+    targets = _gather_pick(x.shape, axis, index)(np.arange(x.size).reshape(x.shape))
+    return targets, tuple(slice(0, n) for n in index.shape)
+
+
+def _scatter_samples(rng, add=False):
+    x = random_array(rng, 3, 4)
+    index = np.array([[0, 3, 1], [1, 1, 0] if add else [1, 2, 0], [2, 0, 3]])
+    yield Sample((x, random_array(rng, 3, 3)), {"dim": 1, "index": index},
+                 note="repeated targets in a row add up" if add else "distinct targets")
+    first_rows = [[2, 0, 1, 1]] if add else [[2, 0, 1, 0]]
+    yield Sample((x, random_array(rng, 4, 5)), {"dim": 0, "index": np.array(first_rows)},
+                 note="src larger than index: only src[:index.shape] is read")
+
+
+@register("scatter", samples=_scatter_samples)
+class Scatter(Function):
+    """x with src's values written where index points along dim: for dim 1, `out[i][index[i][j]] = src[i][j]`
+    (where index repeats a position, the last write wins)."""
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index):
+        ctx.targets, ctx.read = _scatter_targets("scatter", x, src, dim, index)
+        ctx.src_shape = src.shape
+        out = x.copy()
+        out.reshape(-1)[ctx.targets.reshape(-1)] = src[ctx.read].reshape(-1)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        need_x, need_src = ctx.needs_input_grad
+        grad_x = None
+        if need_x:
+            grad_x = grad_output.copy()
+            grad_x.reshape(-1)[ctx.targets.reshape(-1)] = 0
+        return grad_x, _scatter_src_grad(ctx, grad_output) if need_src else None
+
+
+@register("scatter_add", samples=lambda rng: _scatter_samples(rng, add=True))
+class ScatterAdd(Function):
+    """x with src's values added where index points along dim: for dim 1, `out[i][index[i][j]] += src[i][j]`
+    (repeated positions add up)."""
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index):
+        ctx.targets, ctx.read = _scatter_targets("scatter_add", x, src, dim, index)
+        ctx.src_shape = src.shape
+        out = x.copy()
+        # np.add.at adds in order in the tensor's own dtype (exact for integers, float32 sums as PyTorch's)
+        np.add.at(out.reshape(-1), ctx.targets.reshape(-1), src[ctx.read].reshape(-1))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        need_x, need_src = ctx.needs_input_grad
+        return grad_output if need_x else None, _scatter_src_grad(ctx, grad_output) if need_src else None
+
+
+def _scatter_src_grad(ctx, grad_output: np.ndarray) -> np.ndarray:
+    """src's gradient: the output gradient where each read element of src went; 0 for the rest of src."""
+    grad_src = np.zeros(ctx.src_shape, dtype=grad_output.dtype)
+    grad_src[ctx.read] = grad_output.reshape(-1)[ctx.targets]
+    return grad_src
+
+
 # ----- masked fill ---------------------------------------------------------------------------------
 def check_mask(op: str, mask: Any, value: Any) -> None:
     """PyTorch's checks of masked_fill's arguments: a bool mask, a number or a 0-d tensor as the value."""
