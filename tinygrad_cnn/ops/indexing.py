@@ -1,8 +1,10 @@
-"""Indexing and rearranging: flip, roll, repeat, gather, index_select, masked_fill, tril/triu, and the splits.
+"""Indexing and rearranging: flip, roll, repeat, gather, index_select, scatter(_add), masked_fill, tril/triu, and
+the splits (split, chunk, unbind: views through GetItem) and repeat_interleave (an index_select).
 
 Each op copies (as PyTorch's do), so a change in place to its result never reaches the input. The gathers
 (gather, index_select) send their gradient back with `_scatter_positions`: the flat input position of each
-output element is gathered exactly as the values are, then the gradient is added up at those positions.
+output element is gathered exactly as the values are, then the gradient is added up at those positions; the
+scatters find where they write the same way.
 """
 
 from __future__ import annotations
@@ -304,6 +306,10 @@ def check_mask(op: str, mask: Any, value: Any) -> None:
         raise TypeError(f"{op}(): argument 'value' must be a number or a 0-d Tensor, not {type(value).__name__}")
 
 
+def _as_tensor(array: Any) -> Tensor:
+    return array if isinstance(array, Tensor) else Tensor(array)
+
+
 def _masked_fill_samples(rng, inplace=False):
     x = random_array(rng, 3, 4)
     yield Sample((x, 1.5), {"mask": x > 0}, note="Python number")
@@ -339,10 +345,6 @@ class MaskedFill(Function):
           inplace=lambda x, value, mask: x.masked_fill_(_as_tensor(mask), value))
 class MaskedFillInPlace(MaskedFill):
     """x[mask] = value, in place (the mask broadcasts to x's shape)."""
-
-
-def _as_tensor(array: Any) -> Tensor:
-    return array if isinstance(array, Tensor) else Tensor(array)
 
 
 # ----- triangles -----------------------------------------------------------------------------------
