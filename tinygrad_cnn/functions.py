@@ -282,3 +282,95 @@ def equal(input: Tensor, other: Tensor) -> bool:
     expect_tensor("equal", "input", input)
     expect_tensor("equal", "other", other)
     return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+
+
+# ----- more shape and indexing (ops/indexing.py) --------------------------------------------------------
+def is_tensor(obj: Any) -> bool:
+    """Whether obj is a Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def clone(input: Tensor) -> Tensor:
+    """A copy with its own memory that stays in the graph, as `Tensor.clone`."""
+    expect_tensor("clone", "input", input)
+    return input.clone()
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:
+    """input's elements in reverse order along each of `dims`, as `Tensor.flip`."""
+    expect_tensor("flip", "input", input)
+    return input.flip(dims)
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """input's elements shifted along dims, wrapping around, as `Tensor.roll`."""
+    expect_tensor("roll", "input", input)
+    return input.roll(shifts, dims)
+
+
+def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None) -> Tensor:
+    """Each entry along `dim` (None: of the flattened input) repeated `repeats` times, as
+    `Tensor.repeat_interleave`; `repeat_interleave(counts)` repeats each position i counts[i] times."""
+    expect_tensor("repeat_interleave", "input", input)
+    return input.repeat_interleave(repeats, dim)
+
+
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of tensor cut along `dim`, as `Tensor.split`."""
+    expect_tensor("split", "tensor", tensor)
+    return tensor.split(split_size_or_sections, dim)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """At most `chunks` views of input cut along `dim`, as `Tensor.chunk`."""
+    expect_tensor("chunk", "input", input)
+    return input.chunk(chunks, dim)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices of input along `dim`, each without that dim, as `Tensor.unbind`."""
+    expect_tensor("unbind", "input", input)
+    return input.unbind(dim)
+
+
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """Values of input picked along `dim` by an integer `index`, as `Tensor.gather`."""
+    expect_tensor("gather", "input", input)
+    return input.gather(dim, index)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of input along `dim` at the positions of a 1-d integer `index`, as `Tensor.index_select`."""
+    expect_tensor("index_select", "input", input)
+    return input.index_select(dim, index)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any) -> Tensor:
+    """A copy of input with src's values (a tensor or a number) written where index points along dim, as
+    `Tensor.scatter`."""
+    expect_tensor("scatter", "input", input)
+    return input.scatter(dim, index, src)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of input with src's values added where index points along dim, as `Tensor.scatter_add`."""
+    expect_tensor("scatter_add", "input", input)
+    return input.scatter_add(dim, index, src)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """A copy of input with `value` where the bool `mask` is True, as `Tensor.masked_fill`."""
+    expect_tensor("masked_fill", "input", input)
+    return input.masked_fill(mask, value)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of input's last two dims, the rest 0, as `Tensor.tril`."""
+    expect_tensor("tril", "input", input)
+    return input.tril(diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of input's last two dims, the rest 0, as `Tensor.triu`."""
+    expect_tensor("triu", "input", input)
+    return input.triu(diagonal)

@@ -815,6 +815,137 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return _movement.GetItem.apply(self, index=_index(index))
 
+    # ----- more shape and indexing (ops/indexing.py) ------------------------------------------------------
+    def flip(self, *dims: Any) -> Tensor:
+        """The elements in reverse order along each of `dims` (`flip(0, 1)` or `flip((0, 1))`), a copy."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return _indexing.Flip.apply(self, dims=tuple(dims))
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        """Elements shifted by `shifts` along `dims` (one shift per dim; without dims, of the flattened tensor),
+        wrapping around at the end."""
+        return _indexing.Roll.apply(self, shifts=shifts, dims=dims)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """The tensor tiled `sizes[i]` times along dim i (`repeat(2, 3)` or `repeat((2, 3))`); sizes beyond the
+        tensor's dims add dims in front: (n0, n1) -> (s0 * n0, s1 * n1)."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        return _indexing.Repeat.apply(self, sizes=tuple(sizes))
+
+    def repeat_interleave(self, repeats: Any = None, dim: builtins.int | None = None) -> Tensor:
+        """Each entry along `dim` (None: each element of the flattened tensor) repeated `repeats` times."""
+        return _indexing.repeat_interleave(self, repeats, dim)
+
+    def split(self, split_size_or_sections: Any, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+        """Views cut along `dim`: pieces of an int size (the last may be smaller) or of the listed sizes."""
+        return _indexing.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+        """At most `chunks` views cut along `dim`, of ceil(length / chunks) each (the last may be smaller)."""
+        return _indexing.chunk(self, chunks, dim)
+
+    def unbind(self, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+        """The slices along `dim`, each without that dim: (*, S, *) -> S tensors of shape (*, *)."""
+        return _indexing.unbind(self, dim)
+
+    def gather(self, dim: builtins.int, index: Tensor) -> Tensor:
+        """Values picked along `dim` by an integer `index` with as many dims as this tensor; the result has
+        index's shape: `out[i][j] = self[i][index[i][j]]` for dim 1."""
+        _expect_tensor_arg("gather", "index", index)
+        return _indexing.Gather.apply(self, dim=dim, index=index._data)
+
+    def index_select(self, dim: builtins.int, index: Tensor) -> Tensor:
+        """The entries along `dim` at the positions of a 1-d integer `index`, in its order (repeats allowed)."""
+        _expect_tensor_arg("index_select", "index", index)
+        return _indexing.IndexSelect.apply(self, dim=dim, index=index._data)
+
+    def scatter(self, dim: builtins.int, index: Tensor, src: Any) -> Tensor:
+        """A copy with `src`'s values (a tensor of this dtype, or a number) written where `index` points along
+        `dim`: for dim 1, `out[i][index[i][j]] = src[i][j]`; where index repeats a position, the last write wins."""
+        _expect_tensor_arg("scatter", "index", index)
+        if not isinstance(src, Tensor):
+            if not isinstance(src, (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)):
+                raise TypeError(f"scatter(): argument 'src' must be a Tensor or a number, not {type(src).__name__}")
+            src = np.full(index.shape, src, dtype=self.dtype)  # PyTorch's `value` form: a constant, cast to the dtype
+        return _indexing.Scatter.apply(self, src, dim=dim, index=index._data)
+
+    def scatter_add(self, dim: builtins.int, index: Tensor, src: Tensor) -> Tensor:
+        """A copy with `src`'s values added where `index` points along `dim`: for dim 1,
+        `out[i][index[i][j]] += src[i][j]`; repeated positions add up."""
+        _expect_tensor_arg("scatter_add", "index", index)
+        _expect_tensor_arg("scatter_add", "src", src)
+        return _indexing.ScatterAdd.apply(self, src, dim=dim, index=index._data)
+
+    def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        """A copy with `value` (a number or a 0-d tensor) where the bool `mask` (broadcast with it) is True."""
+        _indexing.check_mask("masked_fill", mask, value)
+        return _indexing.MaskedFill.apply(self, value, mask=mask._data)
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        """`value` (a number or a 0-d tensor) written where the bool `mask` (broadcast to this shape) is True,
+        in place."""
+        _indexing.check_mask("masked_fill_", mask, value)
+        return self._inplace(_indexing.MaskedFillInPlace, value, mask=mask._data)
+
+    def tril(self, diagonal: builtins.int = 0) -> Tensor:
+        """The lower triangle of the last two dims (on and below `diagonal`; > 0 above the main one), the rest 0."""
+        return _indexing.Tril.apply(self, diagonal=diagonal)
+
+    def triu(self, diagonal: builtins.int = 0) -> Tensor:
+        """The upper triangle of the last two dims (on and above `diagonal`; > 0 above the main one), the rest 0."""
+        return _indexing.Triu.apply(self, diagonal=diagonal)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """The same elements in `other`'s shape, as `reshape(other.shape)`."""
+        _expect_tensor_arg("view_as", "other", other)
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """The same elements in `other`'s shape, as `reshape(other.shape)`."""
+        _expect_tensor_arg("reshape_as", "other", other)
+        return self.reshape(other.shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """Size-1 dims repeated to `other`'s shape without copying, as `expand(other.shape)`."""
+        _expect_tensor_arg("expand_as", "other", other)
+        return self.expand(other.shape)
+
+    def is_contiguous(self) -> builtins.bool:
+        """Whether the elements lie in memory in row-major order without gaps (not after a transpose or expand)."""
+        return builtins.bool(self._data.flags.c_contiguous)
+
+    def contiguous(self) -> Tensor:
+        """This tensor when it is contiguous, else a row-major copy that stays in the graph (as `clone()`)."""
+        return self if self.is_contiguous() else self.clone()
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: builtins.bool = False) -> Tensor:
+        """A tensor of zeros of `size`, of this tensor's dtype unless dtype= says otherwise."""
+        return zeros(*size, dtype=self.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
+        """A tensor of ones of `size`, of this tensor's dtype unless dtype= says otherwise."""
+        return ones(*size, dtype=self.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size: Sequence[builtins.int], fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
+        """A tensor of `size` (a sequence of ints) filled with fill_value, of this tensor's dtype unless dtype=
+        says otherwise."""
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(f"new_full(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+        return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, device=device,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None,
+                   requires_grad: builtins.bool = False) -> Tensor:
+        """A new tensor holding a copy of `data` (outside any graph), of this tensor's dtype unless dtype= says
+        otherwise."""
+        return tensor(_raw(data), dtype=self.dtype if dtype is None else dtype, device=device,
+                      requires_grad=requires_grad)
+
     # ----- PyTorch's method forms: x.add(y) for x + y, and a few more -------------------------------
     def add(self, other: Any, alpha: Any = 1) -> Tensor:
         """self + alpha * other."""
@@ -1188,11 +1319,13 @@ def stack(tensors: Iterable[Tensor], dim: int = 0) -> Tensor:
 from . import random as _random  # noqa: E402
 from .ops import activation as _activation  # noqa: E402
 from .ops import elementwise as _elementwise  # noqa: E402
+from .ops import indexing as _indexing  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .ops import matmul as _matmul  # noqa: E402
 from .ops import movement as _movement  # noqa: E402
 from .ops import pointwise as _pointwise  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
+from .ops._util import expect_tensor as _expect_tensor_arg  # noqa: E402
 from .ops._util import normalize_dim as _normalize_dim  # noqa: E402
 from .ops._util import normalize_dims as _normalize_dims  # noqa: E402
 from .ops._util import result_type as _result_type  # noqa: E402

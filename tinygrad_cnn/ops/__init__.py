@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     dropout,
     elementwise,
     embedding,
+    indexing,
     inplace,
     layer_norm,
     loss,
