@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     elementwise,
     inplace,
     loss,
+    math_functions,
     matmul,
     movement,
     nonlinear,
