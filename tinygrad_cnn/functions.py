@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import is_grad_enabled
+from .ops import math_functions as _math
 from .ops import reduce as _reduce
 from .ops._util import expect_tensor
 from .ops.pointwise import maximum, minimum
@@ -374,3 +375,160 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of input's last two dims, the rest 0, as `Tensor.triu`."""
     expect_tensor("triu", "input", input)
     return input.triu(diagonal)
+
+
+# ----- common math functions (ops/math_functions.py) -----------------------------------------------------
+def neg(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """-input."""
+    return _unary("neg", input, out, lambda: input.neg())
+
+
+def log1p(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """log(1 + input), exact for small values."""
+    return _unary("log1p", input, out, lambda: input.log1p())
+
+
+def expm1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """e ** input - 1, exact for small values."""
+    return _unary("expm1", input, out, lambda: input.expm1())
+
+
+def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """input * input; integer tensors stay integer."""
+    return _unary("square", input, out, lambda: input.square())
+
+
+def rsqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """1 / sqrt(input)."""
+    return _unary("rsqrt", input, out, lambda: input.rsqrt())
+
+
+def reciprocal(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """1 / input; integer tensors give float32."""
+    return _unary("reciprocal", input, out, lambda: input.reciprocal())
+
+
+def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The largest integer <= each element; gradient 0."""
+    return _unary("floor", input, out, lambda: input.floor())
+
+
+def ceil(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The smallest integer >= each element; gradient 0."""
+    return _unary("ceil", input, out, lambda: input.ceil())
+
+
+def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:  # noqa: A001 (PyTorch's name)
+    """Each element rounded to `decimals` places, halves to even; gradient 0."""
+    return _unary("round", input, out, lambda: input.round(decimals))
+
+
+def trunc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Each element rounded toward 0; gradient 0."""
+    return _unary("trunc", input, out, lambda: input.trunc())
+
+
+def isnan(input: Tensor) -> Tensor:
+    """True where input is NaN; a bool tensor."""
+    return _math.isnan(input)
+
+
+def isinf(input: Tensor) -> Tensor:
+    """True where input is inf or -inf; a bool tensor."""
+    return _math.isinf(input)
+
+
+def isfinite(input: Tensor) -> Tensor:
+    """True where input is neither NaN nor +-inf; a bool tensor."""
+    return _math.isfinite(input)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None, *,
+               out: Tensor | None = None) -> Tensor:
+    """input with NaN, inf and -inf replaced (the infinities by default by the dtype's largest and lowest values)."""
+    return _unary("nan_to_num", input, out, lambda: input.nan_to_num(nan, posinf, neginf))
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(input))) over dim (an int or a tuple), computed without overflow."""
+    expect_tensor("logsumexp", "input", input)
+    return input.logsumexp(dim, keepdim)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """The product over one int dim (None: all); integer tensors give int64."""
+    expect_tensor("prod", "input", input)
+    return input.prod(dim, keepdim, dtype=dtype)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sums along dim; integer tensors give int64."""
+    expect_tensor("cumsum", "input", input)
+    return input.cumsum(dim, dtype=dtype)
+
+
+def _correction(op: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, int]:
+    """PyTorch's two spellings of var's divisor: `correction=`, or the older `unbiased` (also as the second
+    positional argument, `var(x, False)`)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim if unbiased is None else unbiased
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}(): give unbiased or correction, not both (got unbiased={unbiased}, "
+                        f"correction={correction})")
+    if unbiased is not None:
+        return dim, builtins.int(builtins.bool(unbiased))
+    return dim, 1 if correction is None else correction
+
+
+def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None) -> Tensor:
+    """The variance over dim (None: all), divided by N - correction (default 1; `unbiased=False` is 0)."""
+    expect_tensor("var", "input", input)
+    dim, correction = _correction("var", dim, unbiased, correction)
+    return input.var(dim, keepdim, correction)
+
+
+def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None) -> Tensor:
+    """The standard deviation over dim (None: all), `var(...).sqrt()`."""
+    expect_tensor("std", "input", input)
+    dim, correction = _correction("std", dim, unbiased, correction)
+    return input.std(dim, keepdim, correction)
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """The product of two matrices, (n, k) @ (k, m) -> (n, m)."""
+    return _math.mm(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """The batched matrix product, (B, n, k) @ (B, k, m) -> (B, n, m)."""
+    return _math.bmm(input, mat2)
+
+
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    """The inner product of two 1-D tensors, a 0-d tensor."""
+    return _math.dot(input, tensor)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """The outer product of two 1-D tensors, (n,) and (m,) -> (n, m)."""
+    return _math.outer(input, vec2)
+
+
+einsum = _math.einsum
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+    """input sorted along dim, as `(values, indices)`; the gradient flows through the values."""
+    return _math.sort(input, dim, descending, stable)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The int64 indices that sort input along dim."""
+    return _math.argsort(input, dim, descending, stable)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+    """The k largest (or smallest) elements along dim, as `(values, indices)`."""
+    return _math.topk(input, k, dim, largest, sorted)

@@ -760,6 +760,118 @@ class Tensor:
         With no dim, its index in the flattened tensor."""
         return _reduce.arg_extremum(self, _reduce.dim_alias(dim, axis), keepdim, largest=False)
 
+    # ----- common math functions (ops/math_functions.py) ----------------------------------------
+    def neg(self) -> Tensor:
+        """-self, elementwise; `negative` is the same method."""
+        return _elementwise.Neg.apply(self)
+
+    negative = neg
+
+    def log1p(self) -> Tensor:
+        """log(1 + self), elementwise, exact for small values."""
+        return _math.Log1p.apply(self)
+
+    def expm1(self) -> Tensor:
+        """e ** self - 1, elementwise, exact for small values."""
+        return _math.Expm1.apply(self)
+
+    def square(self) -> Tensor:
+        """self * self, elementwise; integer tensors stay integer (bool gives int64)."""
+        return _math.Square.apply(self)
+
+    def rsqrt(self) -> Tensor:
+        """1 / sqrt(self), elementwise (inf at 0, NaN below)."""
+        return _math.Rsqrt.apply(self)
+
+    def reciprocal(self) -> Tensor:
+        """1 / self, elementwise; integer tensors give float32."""
+        return _math.Reciprocal.apply(self)
+
+    def floor(self) -> Tensor:
+        """The largest integer <= each element; the gradient is 0."""
+        return _math.Floor.apply(self)
+
+    def ceil(self) -> Tensor:
+        """The smallest integer >= each element; the gradient is 0."""
+        return _math.Ceil.apply(self)
+
+    def round(self, decimals: builtins.int = 0) -> Tensor:
+        """Each element rounded to `decimals` places, halves to even; the gradient is 0."""
+        return _math.Round.apply(self, decimals=decimals)
+
+    def trunc(self) -> Tensor:
+        """Each element rounded toward 0; the gradient is 0."""
+        return _math.Trunc.apply(self)
+
+    def isnan(self) -> Tensor:
+        """True where the element is NaN; a bool tensor, no gradient."""
+        return _math.isnan(self)
+
+    def isinf(self) -> Tensor:
+        """True where the element is inf or -inf; a bool tensor, no gradient."""
+        return _math.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        """True where the element is neither NaN nor +-inf; a bool tensor, no gradient."""
+        return _math.isfinite(self)
+
+    def nan_to_num(self, nan: builtins.float = 0.0, posinf: builtins.float | None = None,
+                   neginf: builtins.float | None = None) -> Tensor:
+        """NaN, inf and -inf replaced by `nan`, `posinf` and `neginf` (by default the dtype's largest and lowest
+        values); the replaced elements get no gradient."""
+        return _math.NanToNum.apply(self, nan=nan, posinf=posinf, neginf=neginf)
+
+    def logsumexp(self, dim: Any, keepdim: builtins.bool = False) -> Tensor:
+        """log(sum(exp(self))) over dim (an int or a tuple), computed without overflow; an empty dim gives -inf."""
+        return _math.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+
+    def prod(self, dim: builtins.int | None = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
+        """The product over one int dim (None: all); integer tensors give int64. `dtype` converts the tensor first.
+
+        The gradient is exact with zeros, as PyTorch's: each element gets the product of the others."""
+        source = self if dtype is None else self.to(dtype)
+        return _math.Prod.apply(source, dim=dim, keepdim=keepdim)
+
+    def cumsum(self, dim: builtins.int, *, dtype: Any = None) -> Tensor:
+        """Running sums along dim; integer tensors give int64. `dtype` converts the tensor first."""
+        source = self if dtype is None else self.to(dtype)
+        return _math.CumSum.apply(source, dim=dim)
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        """The matrix product of two matrices, (n, k) @ (k, m) -> (n, m); no broadcasting."""
+        return _math.mm(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """The batched matrix product, (B, n, k) @ (B, k, m) -> (B, n, m); no broadcasting."""
+        return _math.bmm(self, mat2)
+
+    def dot(self, other: Tensor) -> Tensor:
+        """The inner product of two 1-D tensors of one length and dtype, a 0-d tensor."""
+        return _math.dot(self, other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """The outer product of two 1-D tensors, (n,) and (m,) -> (n, m)."""
+        return _math.outer(self, vec2)
+
+    def sort(self, dim: builtins.int = -1, descending: builtins.bool = False, stable: builtins.bool = False) -> Any:
+        """This tensor sorted along dim, as `(values, indices)` (also `.values`, `.indices`).
+
+        The gradient flows through the values; ties keep their order (the sort is always stable) and NaN sorts as
+        the largest value, as in PyTorch."""
+        return _math.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: builtins.int = -1, descending: builtins.bool = False,
+                stable: builtins.bool = False) -> Tensor:
+        """The int64 indices that sort this tensor along dim, as `sort(...).indices`; no gradient."""
+        return _math.argsort(self, dim, descending, stable)
+
+    def topk(self, k: builtins.int, dim: builtins.int = -1, largest: builtins.bool = True,
+             sorted: builtins.bool = True) -> Any:  # noqa: A002
+        """The k largest (or smallest) elements along dim as `(values, indices)`, always in sorted order.
+
+        The gradient flows through the values; NaN counts as the largest value, as in PyTorch."""
+        return _math.topk(self, k, dim, largest, sorted)
+
     # ----- shape ------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
         """The same elements in a new shape: `reshape(2, -1)` or `reshape((2, -1))`, one dim may be -1.
@@ -1321,6 +1433,7 @@ from .ops import activation as _activation  # noqa: E402
 from .ops import elementwise as _elementwise  # noqa: E402
 from .ops import indexing as _indexing  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
+from .ops import math_functions as _math  # noqa: E402
 from .ops import matmul as _matmul  # noqa: E402
 from .ops import movement as _movement  # noqa: E402
 from .ops import pointwise as _pointwise  # noqa: E402

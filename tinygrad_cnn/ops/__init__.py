@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     inplace,
     layer_norm,
     loss,
+    math_functions,
     matmul,
     movement,
     nonlinear,
