@@ -340,3 +340,14 @@ def test_a_layer_refuses_a_list_or_an_array_naming_the_tensor_it_expects(layer):
     for value in (np.zeros((1, 1, 4, 4)).tolist(), np.zeros((1, 1, 4, 4), np.float32)):
         with pytest.raises(TypeError, match=f"{type(layer).__name__}.*must be a Tensor"):
             layer(value)
+
+
+FLOAT_FUNCTIONS = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh, "exp": np.exp, "sqrt": np.sqrt,
+                   "log": np.log}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT_FUNCTIONS))
+def test_float_functions_of_integer_tensors_give_float32_as_pytorch(name):
+    out = getattr(tc.tensor([1, 2]), name)()
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), FLOAT_FUNCTIONS[name](np.array([1.0, 2.0])), rtol=1e-6)

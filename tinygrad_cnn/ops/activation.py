@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import away_from, normalize_dim
+from ._util import as_floating, away_from, normalize_dim
 from .registry import Sample, register
 
 
@@ -66,7 +66,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = stable_sigmoid(x)
+        out = stable_sigmoid(as_floating("sigmoid", x))  # of an int tensor: float32, as PyTorch
         ctx.save_for_backward(out)
         return out
 
@@ -85,7 +85,7 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)
+        out = np.tanh(as_floating("tanh", x))  # of an int tensor: float32, as PyTorch
         ctx.save_for_backward(out)
         return out
 
