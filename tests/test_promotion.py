@@ -351,3 +351,11 @@ def test_float_functions_of_integer_tensors_give_float32_as_pytorch(name):
     out = getattr(tc.tensor([1, 2]), name)()
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.numpy(), FLOAT_FUNCTIONS[name](np.array([1.0, 2.0])), rtol=1e-6)
+
+
+def test_cat_and_stack_promote_as_pytorch_and_softmax_refuses_integers():
+    assert tc.cat([tc.ones(2), tc.tensor([1, 2])]).dtype == np.float32
+    assert tc.stack([tc.ones(2, dtype="float64"), tc.ones(2)]).dtype == np.float64
+    for name in ("softmax", "log_softmax"):
+        with pytest.raises(TypeError, match=rf"{name}: expected a floating point tensor"):
+            getattr(tc.tensor([1, 2]), name)(0)

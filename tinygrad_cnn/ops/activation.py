@@ -109,6 +109,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim=-1):
+        _expect_float("softmax", x)
         axis = normalize_dim(dim, x.ndim, "softmax")
         e = np.exp(x - _row_max(x, axis))
         out = e / e.sum(axis=axis, keepdims=True)
@@ -120,6 +121,12 @@ class Softmax(Function):
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
         return out * (grad_output - (grad_output * out).sum(axis=ctx.axis, keepdims=True))
+
+
+def _expect_float(op: str, x: np.ndarray) -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point tensor, got {x.dtype} (PyTorch has no {op} for it either); "
+                        "convert it with .float()")
 
 
 def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
@@ -140,6 +147,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim=-1):
+        _expect_float("log_softmax", x)
         axis = normalize_dim(dim, x.ndim, "log_softmax")
         out = log_softmax(x, axis)
         ctx.save_for_backward(out)

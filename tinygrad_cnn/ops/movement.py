@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import normalize_dim, normalize_dims, random_array, scatter_add, unbroadcast
+from ._util import normalize_dim, normalize_dims, random_array, result_type, scatter_add, unbroadcast
 from .registry import Sample, register
 
 
@@ -219,7 +219,7 @@ class Cat(Function):
         arrays = tuple(np.asarray(a) for a in arrays)
         axis = _check_join(arrays, dim, "cat", same_shape=False)
         ctx.axis, ctx.splits = axis, np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        return np.concatenate(arrays, axis=axis, dtype=result_type("cat", *arrays))  # float32 with int: float32
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -237,7 +237,7 @@ class Stack(Function):
     def forward(ctx, *arrays, dim=0):
         arrays = tuple(np.asarray(a) for a in arrays)
         ctx.axis = _check_join(arrays, dim, "stack", same_shape=True)
-        return np.stack(arrays, axis=ctx.axis)
+        return np.stack(arrays, axis=ctx.axis, dtype=result_type("stack", *arrays))
 
     @staticmethod
     def backward(ctx, grad_output):
