@@ -120,7 +120,7 @@ def _is_empty(result):
 
 BINARY = {
     "add": (lambda a, b: a + b), "sub": (lambda a, b: a - b), "mul": (lambda a, b: a * b),
-    "div": (lambda a, b: a / b),
+    "div": (lambda a, b: a / b), "mod": (lambda a, b: a % b), "floordiv": (lambda a, b: a // b),
 }
 
 

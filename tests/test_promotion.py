@@ -359,3 +359,37 @@ def test_cat_and_stack_promote_as_pytorch_and_softmax_refuses_integers():
     for name in ("softmax", "log_softmax"):
         with pytest.raises(TypeError, match=rf"{name}: expected a floating point tensor"):
             getattr(tc.tensor([1, 2]), name)(0)
+
+
+def _remainder_and_floor_division(lib):
+    a = lib.tensor([5.0, -3.0, 7.5], dtype=lib.float64, requires_grad=True)
+    b = lib.tensor([2.0, 2.0, -2.0], dtype=lib.float64, requires_grad=True)
+    (a % b).sum().backward()
+    ints = lib.tensor([5, -3, 7])
+    return [(a % b).detach().numpy(), a.grad.numpy(), b.grad.numpy(), (ints // 2).numpy(), (ints % -2).numpy(),
+            (ints // 0.5).numpy()]
+
+
+def test_remainder_has_the_sign_of_the_divisor_and_pytorchs_gradients():
+    values, grad_a, grad_b, floor, remainder, float_floor = _remainder_and_floor_division(tc)
+    np.testing.assert_array_equal(values, [1.0, 1.0, -0.5])
+    np.testing.assert_array_equal(grad_a, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(grad_b, [-2.0, 2.0, 4.0])  # -floor(a / b)
+    np.testing.assert_array_equal(floor, [2, -2, 3])
+    np.testing.assert_array_equal(remainder, [-1, -1, -1])
+    assert float_floor.dtype == np.float32
+    torch = pytest.importorskip("torch")
+    for ours, theirs in zip(_remainder_and_floor_division(tc), _remainder_and_floor_division(torch), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.dtype == theirs.dtype
+
+
+def test_floor_division_refuses_a_backward_and_integer_division_by_zero_as_pytorch():
+    x = tc.tensor([3.0, 4.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="derivative of floor_divide"):
+        (x // 2).sum().backward()
+    for call in (lambda: tc.tensor([1, 2]) // 0, lambda: tc.tensor([1, 2]) % tc.tensor([1, 0])):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            call()
+    with pytest.raises(TypeError, match="bool"):
+        tc.tensor([True]) % tc.tensor([True])

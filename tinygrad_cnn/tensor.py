@@ -546,6 +546,18 @@ class Tensor:
     def __rtruediv__(self, other: Any) -> Tensor:
         return _elementwise.Div.apply(_operand(other), self)
 
+    def __mod__(self, other: Any) -> Tensor:
+        return _elementwise.Remainder.apply(self, _operand(other))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _elementwise.Remainder.apply(_operand(other), self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _elementwise.FloorDivide.apply(self, _operand(other))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _elementwise.FloorDivide.apply(_operand(other), self)
+
     def __pow__(self, other: Any) -> Tensor:
         return _elementwise.Pow.apply(self, _operand(other))
 

@@ -110,6 +110,64 @@ class Div(Function):
         return grad_a, grad_b
 
 
+def _remainder_samples(rng):
+    """Pairs away from the jumps of a % b (where a / b is an integer) and from b = 0."""
+    for shape_a, shape_b in [((3, 4), (3, 4)), ((2, 3), (3,)), ((4,), ())]:
+        b = away_from(rng, shape_b, margin=0.5) * 2
+        quotient = away_from(rng, shape_a, points=tuple(float(k) for k in range(-3, 4)), margin=0.1, low=-3, high=3)
+        yield Sample((quotient * b, b), note=f"{shape_a} with {shape_b}")
+    yield Sample((random_array(rng, 5) + 0.25, 2.0), note="tensor with a Python scalar")
+
+
+def _integer_division_operands(op: str, a, b):
+    """a and b promoted for % or //, refusing what PyTorch refuses: bool operands, and an integer division by
+    zero (NumPy would give 0 without a word)."""
+    a, b = promote(op, a, b)
+    kind = np.result_type(a, b).kind
+    if kind == "b":
+        raise TypeError(f"{op}: not defined for bool tensors, as in PyTorch; convert them with .long()")
+    if kind in "iu" and np.any(np.asarray(b) == 0):
+        raise RuntimeError(f"{op}: ZeroDivisionError, an integer division by zero (as PyTorch)")
+    return a, b
+
+
+@register("remainder", samples=_remainder_samples)
+class Remainder(Function):
+    """a % b with the sign of b, as Python and PyTorch (`torch.remainder`); the gradient is 1 to a and
+    -floor(a / b) to b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _integer_division_operands("remainder", a, b)
+        ctx.save_for_backward(a, b)
+        return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = unbroadcast(grad_output, shape_of(a)) if need_a else None
+        grad_b = unbroadcast(-grad_output * np.floor_divide(a, b), shape_of(b)) if need_b else None
+        return grad_a, grad_b
+
+
+class FloorDivide(Function):
+    """a // b, rounded towards -inf, as PyTorch's `floor_divide`; like PyTorch's it has no derivative: a backward
+    through it raises rather than send a wrong gradient (not registered: the registry checks gradients)."""
+
+    name = "floor_divide"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _integer_division_operands("floor_divide", a, b)
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise RuntimeError("the derivative of floor_divide (//) is not implemented, as in PyTorch: it is 0 almost "
+                           "everywhere and undefined at the jumps; detach() its inputs or use true division")
+
+
 def _pow_samples(rng):
     base = rng.uniform(0.5, 2.0, size=(3, 4))
     yield Sample((base, 3.0), note="integer-valued exponent")
