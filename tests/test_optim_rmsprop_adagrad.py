@@ -4,22 +4,10 @@ import copy
 
 import numpy as np
 import pytest
+from test_optim import _run, _scalar  # the same helpers as for SGD and Adam
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import nn, optim
-
-
-def _scalar(value=1.0, dtype=np.float64):
-    return nn.Parameter(np.array([value], dtype))
-
-
-def _run(optimizer, params, steps, gradient):
-    """`steps` steps where each parameter's gradient is `gradient(param_array)`."""
-    for _ in range(steps):
-        optimizer.zero_grad()
-        for p in params:
-            p.grad = tc.Tensor(gradient(p.detach().numpy()))
-        optimizer.step()
 
 
 # ----- hand-computed steps ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .registry import Sample
 
 
 def expect_tensor(op: str, name: str, value: Any) -> None:
@@ -91,6 +92,12 @@ def pair(value: Any, name: str, op: str, n: int = 2) -> tuple[int, ...]:
 def random_array(rng: np.random.Generator, *shape: int, low: float = -2.0, high: float = 2.0) -> np.ndarray:
     """A float64 sample array, uniform in [low, high)."""
     return rng.uniform(low, high, size=shape)
+
+
+def unary_samples(rng: np.random.Generator, low: float = -2.0, high: float = 2.0, kinks: tuple = ()):
+    """Samples for a one-input op: 0-d to 3-d float64 arrays uniform in [low, high), none near a kink."""
+    for shape in [(), (5,), (3, 4), (2, 3, 4)]:
+        yield Sample((away_from(rng, shape, kinks, 0.1, low, high),), note=str(shape))
 
 
 def away_from(rng: np.random.Generator, shape: tuple, points: tuple = (0.0,), margin: float = 0.1,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._util import as_floating, away_from, promote, random_array, result_type, shape_of, unbroadcast
+from ._util import as_floating, away_from, promote, random_array, result_type, shape_of, unary_samples, unbroadcast
 from .registry import Sample, register
 
 
@@ -213,15 +213,9 @@ class Pow(Function):
         return grad_a, grad_b
 
 
-def _unary_samples(rng, low=-2.0, high=2.0, kinks=()):
-    for shape in [(), (5,), (3, 4), (2, 3, 4)]:
-        if kinks:
-            yield Sample((away_from(rng, shape, kinks, 0.1, low, high),), note=str(shape))
-        else:
-            yield Sample((rng.uniform(low, high, size=shape),), note=str(shape))
 
 
-@register("neg", samples=_unary_samples)
+@register("neg", samples=unary_samples)
 class Neg(Function):
     """-x."""
 
@@ -237,7 +231,7 @@ class Neg(Function):
         return -grad_output
 
 
-@register("exp", samples=_unary_samples)
+@register("exp", samples=unary_samples)
 class Exp(Function):
     """e**x; overflows to inf quietly, as PyTorch does."""
 
@@ -254,7 +248,7 @@ class Exp(Function):
         return grad_output * out
 
 
-@register("log", samples=lambda rng: _unary_samples(rng, 0.2, 3.0))
+@register("log", samples=lambda rng: unary_samples(rng, 0.2, 3.0))
 class Log(Function):
     """Natural log; log(0) = -inf and log(-1) = NaN quietly, as PyTorch does."""
 
@@ -270,7 +264,7 @@ class Log(Function):
         return grad_output / x
 
 
-@register("sqrt", samples=lambda rng: _unary_samples(rng, 0.2, 3.0))
+@register("sqrt", samples=lambda rng: unary_samples(rng, 0.2, 3.0))
 class Sqrt(Function):
     """Square root; its gradient at 0 is inf, as in PyTorch."""
 
@@ -291,7 +285,7 @@ def _abs_kinks(sample):
     return [sample.args[0] == 0]
 
 
-@register("abs", samples=lambda rng: _unary_samples(rng, kinks=(0.0,)), kinks=_abs_kinks)
+@register("abs", samples=lambda rng: unary_samples(rng, kinks=(0.0,)), kinks=_abs_kinks)
 class Abs(Function):
     """|x|; the gradient at 0 (and at NaN) is 0, as in PyTorch."""
 

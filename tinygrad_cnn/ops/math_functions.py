@@ -13,15 +13,10 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_floating, away_from, expect_tensor, normalize_dim, normalize_dims, random_array
+from ._util import as_floating, away_from, expect_tensor, normalize_dim, normalize_dims, random_array, unary_samples
 from .matmul import MatMul, same_dtype
 from .reduce import MinMaxResult, TakeAlongDim, _expand_back
 from .registry import Sample, register
-
-
-def _unary_samples(rng, low=-2.0, high=2.0, points=()):
-    for shape in [(), (5,), (3, 4)]:
-        yield Sample((away_from(rng, shape, points, 0.1, low, high),), note=str(shape))
 
 
 def _integer_as_int64(x: np.ndarray) -> np.ndarray:
@@ -30,7 +25,7 @@ def _integer_as_int64(x: np.ndarray) -> np.ndarray:
 
 
 # ----- elementwise ---------------------------------------------------------------------------------------
-@register("log1p", samples=lambda rng: _unary_samples(rng, -0.8, 2.0))
+@register("log1p", samples=lambda rng: unary_samples(rng, -0.8, 2.0))
 class Log1p(Function):
     """log(1 + x), exact for small x; -inf at -1 and NaN below, quietly, as PyTorch."""
 
@@ -46,7 +41,7 @@ class Log1p(Function):
         return grad_output / (1 + x)
 
 
-@register("expm1", samples=_unary_samples)
+@register("expm1", samples=unary_samples)
 class Expm1(Function):
     """e**x - 1, exact for small x."""
 
@@ -63,7 +58,7 @@ class Expm1(Function):
         return grad_output * (out + 1)
 
 
-@register("square", samples=_unary_samples)
+@register("square", samples=unary_samples)
 class Square(Function):
     """x * x; integer tensors stay integer and bool becomes int64, as PyTorch."""
 
@@ -79,7 +74,7 @@ class Square(Function):
         return grad_output * (2 * x)
 
 
-@register("rsqrt", samples=lambda rng: _unary_samples(rng, 0.2, 3.0))
+@register("rsqrt", samples=lambda rng: unary_samples(rng, 0.2, 3.0))
 class Rsqrt(Function):
     """1 / sqrt(x): inf at 0 (gradient -inf), NaN below 0, as PyTorch."""
 
@@ -96,7 +91,7 @@ class Rsqrt(Function):
         return grad_output * (-0.5 * out * out * out)
 
 
-@register("reciprocal", samples=lambda rng: _unary_samples(rng, points=(0.0,)))
+@register("reciprocal", samples=lambda rng: unary_samples(rng, kinks=(0.0,)))
 class Reciprocal(Function):
     """1 / x: +-inf at +-0; integer tensors give float32, as PyTorch."""
 

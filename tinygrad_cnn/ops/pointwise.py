@@ -11,17 +11,11 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, int64, to_array
-from ._util import as_floating, away_from, random_array, result_type, unbroadcast
+from ._util import as_floating, random_array, result_type, unary_samples, unbroadcast
 from .registry import Sample, register
 
 
-def _unary_samples(rng, low=-4.0, high=4.0, kinks=()):
-    for shape in [(), (5,), (3, 4), (2, 3, 4)]:
-        x = away_from(rng, shape, kinks, 0.1, low, high) if kinks else rng.uniform(low, high, size=shape)
-        yield Sample((x,), note=str(shape))
-
-
-@register("sign", samples=lambda rng: _unary_samples(rng, kinks=(0.0,)))
+@register("sign", samples=lambda rng: unary_samples(rng, -4.0, 4.0, kinks=(0.0,)))
 class Sign(Function):
     """-1, 0 or 1 by the sign of x (0 for NaN, as PyTorch); the gradient is 0 everywhere, 0 included.
 
@@ -39,7 +33,7 @@ class Sign(Function):
         return np.zeros_like(grad_output)
 
 
-@register("sin", samples=_unary_samples)
+@register("sin", samples=lambda rng: unary_samples(rng, -4.0, 4.0))
 class Sin(Function):
     """Sine; integer input gives float32 (PyTorch's promotion)."""
 
@@ -57,7 +51,7 @@ class Sin(Function):
             return grad_output * np.cos(x)
 
 
-@register("cos", samples=_unary_samples)
+@register("cos", samples=lambda rng: unary_samples(rng, -4.0, 4.0))
 class Cos(Function):
     """Cosine; integer input gives float32 (PyTorch's promotion)."""
 
